@@ -1,0 +1,1 @@
+"""Datasets: embedded (digits, vowels) and procedurally generated; nothing downloads."""

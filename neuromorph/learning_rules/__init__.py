@@ -1,0 +1,1 @@
+"""neuromorph.learning_rules"""

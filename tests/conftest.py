@@ -1,0 +1,21 @@
+"""Test set-up: Triton runs in interpreter mode when no CUDA device is present."""
+
+import os
+
+# Decide before anything imports triton: without an NVIDIA device, kernels run interpreted.
+if not os.path.exists("/dev/nvidia0"):
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "phyll"
+
+
+@pytest.fixture
+def phyll_data() -> Path:
+    """The PhyLL reference data beside the checkout (../shared/data/phyll); skip if absent."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"{SHARED_DATA} not found")
+    return SHARED_DATA
