@@ -19,3 +19,9 @@ def phyll_data() -> Path:
     if not SHARED_DATA.exists():
         pytest.skip(f"{SHARED_DATA} not found")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fit_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One cache of fitted systems per test session (fits run once, never in ~/.cache)."""
+    os.environ["NEUROMORPH_CACHE"] = str(tmp_path_factory.mktemp("neuromorph-cache"))

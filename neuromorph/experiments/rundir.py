@@ -28,7 +28,7 @@ class RunDir:
             "experiment": name,
             "config": config.to_dict(),
             "seed": config.seed,
-            "versions": {"torch": torch.__version__, "python": platform.python_version()},
+            "versions": {"torch": str(torch.__version__), "python": platform.python_version()},
         }
         (self.path / "config.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
 

@@ -8,7 +8,8 @@ measurements ``y`` of shape ``[B, n_out]``. Calling it:
 3. runs the ideal physics ``_physics(x)`` without gradients;
 4. applies output-side non-idealities (noise, drift, perturbations, ADC) in order;
 5. counts the physical queries (``queries`` = samples measured, ``calls`` = batches measured);
-6. returns a tensor whose backward raises :class:`~neuromorph.access.AccessError`.
+6. returns the measurement; if the drive carried gradients, backpropagating into the system
+   raises :class:`~neuromorph.access.AccessError` (a black box has no gradient).
 
 The access level is ``FORWARD_ONLY``. Gradients come only from an explicit digital twin,
 :meth:`PhysicalSystem.twin`, which runs the same ideal physics differentiably (optionally with
@@ -37,9 +38,9 @@ class _ForwardOnlyBoundary(torch.autograd.Function):
     """Identity in the forward pass; its backward refuses with a clear error."""
 
     @staticmethod
-    def forward(ctx, y: Tensor, name: str) -> Tensor:  # type: ignore[override]
+    def forward(ctx, drive: Tensor, y: Tensor, name: str) -> Tensor:  # type: ignore[override]
         ctx.name = name
-        return y.view_as(y)
+        return y.clone()
 
     @staticmethod
     def backward(ctx, grad: Tensor):  # type: ignore[override]
@@ -109,6 +110,7 @@ class PhysicalSystem(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Measure the system: ``y = ADC(noise(physics(DAC(x))))``, forward-only."""
+        drive = x
         x = self.validate_input(x)
         with torch.no_grad():
             for effect in self.nonidealities:
@@ -118,7 +120,9 @@ class PhysicalSystem(nn.Module):
                 y = effect.on_output(y, self)
         self.queries += x.shape[0]
         self.calls += 1
-        return _ForwardOnlyBoundary.apply(y, self.name)
+        if isinstance(drive, Tensor) and drive.requires_grad:
+            return _ForwardOnlyBoundary.apply(drive, y, self.name)
+        return y
 
     def reset_counters(self) -> None:
         self.queries = 0
@@ -127,6 +131,15 @@ class PhysicalSystem(nn.Module):
     def reseed(self, seed: int) -> None:
         """Restart the noise stream (the physics constants are unchanged)."""
         self.generator.manual_seed(int(seed) + 1_000_003)
+
+    def physical_constants(self) -> list[Tensor]:
+        """Tensors that describe the hardware (what a perturbation or a wrong twin changes).
+
+        Default: every floating or complex buffer and parameter. Override to exclude analysis
+        helpers that are not physics (e.g. a DFT basis).
+        """
+        tensors = [b for _, b in self.named_buffers()] + list(self.parameters())
+        return [t for t in tensors if torch.is_floating_point(t) or torch.is_complex(t)]
 
     # -- the digital twin ------------------------------------------------------------------
     def twin(self, mismatch: float = 0.0, seed: int = 0) -> DigitalTwin:
@@ -137,6 +150,27 @@ class PhysicalSystem(nn.Module):
         the system's non-idealities or later perturbations: it is a model, not the hardware.
         """
         return DigitalTwin(self, mismatch, seed)
+
+
+def perturb_constants(
+    system: PhysicalSystem, strength: float, generator: torch.Generator
+) -> None:
+    """In place: ``c <- c + strength * std(c) * N(0, 1)`` for every physical constant ``c``.
+
+    The constants are ``system.physical_constants()``. Complex constants get circular complex
+    Gaussian noise of the same scale. Used for deliberately mismatched twins and for sudden
+    hardware perturbations.
+    """
+    with torch.no_grad():
+        for c in system.physical_constants():
+            if not (torch.is_floating_point(c) or torch.is_complex(c)) or c.numel() == 0:
+                continue
+            scale = c.abs().std() if c.numel() > 1 else c.abs().mean()
+            noise = torch.randn(c.shape, generator=generator, dtype=torch.float32)
+            if torch.is_complex(c):
+                imag = torch.randn(c.shape, generator=generator, dtype=torch.float32)
+                noise = torch.complex(noise, imag) / 2**0.5
+            c.add_(strength * scale * noise.to(device=c.device, dtype=c.dtype))
 
 
 class DigitalTwin(nn.Module):
@@ -151,22 +185,7 @@ class DigitalTwin(nn.Module):
         model = copy.deepcopy(system)
         model.nonidealities = []
         if mismatch > 0:
-            gen = torch.Generator().manual_seed(int(seed) + 77)
-            with torch.no_grad():
-                for _, buf in model.named_buffers():
-                    if torch.is_floating_point(buf) or torch.is_complex(buf):
-                        scale = buf.abs().std() if buf.numel() > 1 else buf.abs().mean()
-                        noise = torch.randn(buf.shape, generator=gen, dtype=buf.real.dtype)
-                        if torch.is_complex(buf):
-                            noise = torch.complex(
-                                noise,
-                                torch.randn(buf.shape, generator=gen, dtype=buf.real.dtype),
-                            ) / 2**0.5
-                        buf.add_(mismatch * scale * noise.to(buf.device))
-                for param in model.parameters():
-                    scale = param.abs().std() if param.numel() > 1 else param.abs().mean()
-                    noise = torch.randn(param.shape, generator=gen).to(param.device)
-                    param.add_(mismatch * scale * noise)
+            perturb_constants(model, mismatch, torch.Generator().manual_seed(int(seed) + 77))
         for param in model.parameters():
             param.requires_grad_(False)
         self.model = model

@@ -1,0 +1,126 @@
+"""Run a set of PhyLL methods over several seeds and write the run directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from neuromorph.data.vowels import Split
+from neuromorph.experiments.config import ExperimentConfig
+from neuromorph.experiments.phyll_common import (
+    METHODS,
+    MethodResult,
+    MethodSettings,
+    Task,
+    summarize,
+    table,
+)
+from neuromorph.experiments.plots import confusion_matrix, learning_curves, loss_curves
+from neuromorph.experiments.rundir import RunDir
+from neuromorph.hardware_models import make_system
+from neuromorph.hardware_models.base import PhysicalSystem
+from neuromorph.hardware_models.nonidealities import MultiplicativeNoise
+
+SYSTEM_OPTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "measured-acoustic": lambda cfg: {
+        "data_dir": cfg.data_dir,
+        "add_measured_noise": cfg.measured_noise,
+    },
+}
+
+
+def system_factory(cfg: Any, run_seed: int) -> Callable[[], PhysicalSystem]:
+    """A fresh copy of the configured device (same hardware every call, noise seeded by run)."""
+    options = SYSTEM_OPTIONS.get(cfg.system, lambda _: {})(cfg)
+
+    def build() -> PhysicalSystem:
+        system = make_system(cfg.system, cfg.width, cfg.width, seed=cfg.system_seed, **options)
+        if cfg.noise > 0:
+            system.nonidealities.append(MultiplicativeNoise(cfg.noise))
+        system.reseed(run_seed)
+        return system
+
+    return build
+
+
+def settings_from(cfg: Any) -> MethodSettings:
+    names = MethodSettings.__dataclass_fields__
+    return MethodSettings(**{k: getattr(cfg, k) for k in names if hasattr(cfg, k)})
+
+
+def run_methods_over_seeds(
+    name: str,
+    cfg: ExperimentConfig,
+    out_dir: Path,
+    classes: Sequence[str],
+    split_for: Callable[[int], Split],
+    title: str,
+    progress: bool = True,
+) -> Path:
+    """Train every method in ``cfg.methods`` for ``cfg.seeds`` seeds; write metrics and plots."""
+    run = RunDir(out_dir, name, cfg)
+    settings = settings_from(cfg)
+    seeds = [cfg.seed + i for i in range(cfg.seeds)]
+    results: dict[str, list[MethodResult]] = {m: [] for m in cfg.methods}
+    bar = tqdm(
+        total=len(seeds) * len(cfg.methods) * settings.epochs,
+        desc=name,
+        disable=not progress,
+        unit="ep",
+    )
+    extra: dict[str, float] = {}
+    for seed in seeds:
+        split = split_for(seed)
+        factory = system_factory(cfg, seed)
+        task = Task.from_arrays(
+            split.x_train, split.y_train, split.x_test, split.y_test, len(classes), cfg.width
+        )
+        for method in cfg.methods:
+            bar.set_postfix_str(f"seed {seed} {method}")
+            results[method].append(METHODS[method](factory, task, settings, seed, bar.update))
+        report = getattr(factory(), "fit_report", None)
+        if report is not None:
+            extra = {f"system_fit_{k}": v for k, v in report.to_dict().items()}
+    bar.close()
+    metrics = summarize(results)
+    metrics.update(extra)
+    if "phyll" in results:
+        metrics["test_accuracy"] = metrics["phyll_test_accuracy_mean"]
+    text = table(results)
+    header = f"{name}: {title}; {len(seeds)} seed(s), {len(split.y_test)} test samples"
+    print(header)
+    print(text)
+    if extra:
+        print(f"system fit on held-out measured pairs: R^2 = {extra['system_fit_test_r2']:.4f}, "
+              f"RMSE = {extra['system_fit_test_rmse']:.4f}")
+    run.write_text("results.txt", header + "\n" + text + "\n")
+    run.write_metrics(metrics)
+    _plots(run, results, split, classes, title)
+    return run.path
+
+
+def _plots(
+    run: RunDir, results: dict[str, list[MethodResult]], split: Split,
+    classes: Sequence[str], title: str,
+) -> None:
+    first = {m: r[0] for m, r in results.items()}
+    curves = {m: r.curve for m, r in first.items() if r.curve}
+    if curves:
+        run.save_figure(learning_curves(curves, title=f"{title} (first seed)"), "learning_curves")
+    if "phyll" in first:
+        best = first["phyll"]
+        run.save_figure(loss_curves(best.losses, title="PhyLL layer losses"), "phyll_loss")
+        # the last seed's split is what ``split`` holds; recompute predictions' truth from it
+        last = results["phyll"][-1]
+        run.save_figure(
+            confusion_matrix(
+                np.asarray(split.y_test), np.asarray(last.predictions), classes,
+                title="PhyLL confusion (last seed)",
+            ),
+            "confusion_matrix",
+        )
+        run.save_model({"state_dict": last.model.state_dict(), "classes": list(classes)})

@@ -1,0 +1,62 @@
+"""Physical local learning (PhyLL): model-free forward-forward for physical networks.
+
+Momeni, Rahmani, Mallejac, del Hougne & Fleury, *Backpropagation-free training of deep
+physical neural networks*, Science 382 (2023). Per layer ``k``: a fixed physical system ``P``
+then a trainable digital map ``W`` (on ``[P(h); h]``); goodness is the cosine similarity between
+the magnitude of the layer output and a fixed random unit vector ``p_k``::
+
+    G_k(h) = cos(|W f(h)|, p_k),      loss_k = softplus(-alpha * (G_pos - G_neg))
+
+``P`` is only ever *measured* (forward-only access): no gradient, model or twin is needed.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from neuromorph.access import Access
+from neuromorph.learning_rules.layerwise import LayerwiseContrastive
+from neuromorph.networks.physical import PhysicalLayer, PhysicalNetwork
+
+
+class PhyLL(LayerwiseContrastive):
+    """Train a :class:`PhysicalNetwork` with PhyLL (needs forward-only access)."""
+
+    requires = Access.FORWARD_ONLY
+
+    def __init__(
+        self,
+        network: PhysicalNetwork,
+        alpha: float = 4.0,
+        lr: float = 5e-4,
+        inner_steps: int = 10,
+        optimizer: str = "adam",
+        seed: int = 0,
+    ) -> None:
+        if alpha <= 0:
+            raise ValueError(f"alpha must be > 0, got {alpha}")
+        super().__init__(
+            network.layers, network.embedding, network.n_classes, lr, inner_steps, optimizer, seed
+        )
+        self.network = network
+        self.alpha = float(alpha)
+        gen = torch.Generator().manual_seed(seed + 4242)
+        probes = [torch.randn(layer.n_out, generator=gen) for layer in network.layers]
+        self.probes = [p / p.norm() for p in probes]
+
+    def trainable(self, layer: PhysicalLayer) -> list[torch.nn.Parameter]:  # type: ignore[override]
+        return layer.trainable_parameters()
+
+    def features(self, k: int, h: Tensor) -> Tensor:
+        return self.layers[k].features(h)
+
+    def output(self, k: int, f: Tensor) -> Tensor:
+        return self.layers[k].linear(f)
+
+    def goodness(self, k: int, out: Tensor) -> Tensor:
+        return F.cosine_similarity(out.abs(), self.probes[k].expand_as(out), dim=1, eps=1e-6)
+
+    def loss(self, g_pos: Tensor, g_neg: Tensor) -> Tensor:
+        return F.softplus(-self.alpha * (g_pos - g_neg)).mean()
