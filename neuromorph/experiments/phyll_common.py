@@ -59,8 +59,8 @@ class MethodSettings:
     inner_steps: int = 10
     lr: float = 5e-4
     alpha: float = 4.0
-    supervised_epochs: int = 300
-    supervised_lr: float = 1e-2
+    supervised_epochs: int = 1000
+    supervised_lr: float = 3e-3
     twin_mismatch: float = 0.3
     eval_every: int = 10
 
