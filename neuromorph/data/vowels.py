@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+
+from neuromorph.data.splits import stratified_split
 
 
 @dataclass(frozen=True)
@@ -86,19 +89,11 @@ class Split:
     y_test: np.ndarray
 
 
-def stratified_split(data: LabelledData, test_fraction: float, seed: int) -> Split:
-    """Random stratified split: ``test_fraction`` of every class goes to the test set."""
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    rng = np.random.default_rng(seed)
-    test_idx: list[int] = []
-    for c in range(data.n_classes):
-        idx = np.flatnonzero(data.y == c)
-        rng.shuffle(idx)
-        test_idx.extend(idx[: max(1, int(round(test_fraction * len(idx))))].tolist())
-    test = np.zeros(len(data.y), dtype=bool)
-    test[test_idx] = True
-    return Split(data.x[~test], data.y[~test], data.x[test], data.y[test])
+def split_data(data: LabelledData, test_fraction: float, seed: int) -> Split:
+    """Seeded stratified split of ``data`` (``test_fraction`` of every class to test)."""
+    train, test = stratified_split(torch.as_tensor(data.y), test_fraction, seed)
+    tr, te = train.numpy(), test.numpy()
+    return Split(data.x[tr], data.y[tr], data.x[te], data.y[te])
 
 
 def standardize_nonnegative(split: Split, log: bool = False) -> Split:

@@ -18,6 +18,10 @@ EXPERIMENTS: dict[str, str] = {
     "phyll-vowels": "neuromorph.experiments.phyll_vowels",
     "phyll-digits": "neuromorph.experiments.phyll_digits",
     "phyll-drift": "neuromorph.experiments.phyll_drift",
+    "cuba": "neuromorph.experiments.cuba",
+    "stdp-song2000": "neuromorph.experiments.stdp_song2000",
+    "snn-randman": "neuromorph.experiments.snn_randman",
+    "snn-digits": "neuromorph.experiments.snn_digits",
 }
 
 

@@ -61,6 +61,7 @@ class MethodSettings:
     alpha: float = 4.0
     supervised_epochs: int = 1000
     supervised_lr: float = 3e-3
+    supervised_batch: int = 0  # 0 = full batch
     twin_mismatch: float = 0.3
     eval_every: int = 10
 
@@ -120,8 +121,14 @@ def _supervised(
     rule = SupervisedBaseline(clf, mode, mismatch, lr=s.supervised_lr, seed=seed)
     curve = []
     scale = s.supervised_epochs / max(s.epochs, 1)
+    n = task.x_train.shape[0]
+    batch = s.supervised_batch if 0 < s.supervised_batch < n else n
+    gen = torch.Generator().manual_seed(seed)
     for epoch in range(1, s.supervised_epochs + 1):
-        rule.train_batch(task.x_train, task.y_train)
+        order = torch.randperm(n, generator=gen) if batch < n else torch.arange(n)
+        for i in range(0, n, batch):
+            idx = order[i : i + batch]
+            rule.train_batch(task.x_train[idx], task.y_train[idx])
         if epoch % max(1, round(s.eval_every * scale)) == 0 or epoch == s.supervised_epochs:
             curve.append((epoch, rule.accuracy(task.x_test, task.y_test)))
         if epoch % max(1, round(scale)) == 0:

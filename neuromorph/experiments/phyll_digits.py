@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuromorph.data.digits import sklearn_digits
-from neuromorph.data.vowels import Split, stratified_split
+from neuromorph.data.vowels import Split, split_data
 from neuromorph.experiments.phyll_config import PhyLLConfig, check_system
 from neuromorph.experiments.phyll_runner import run_methods_over_seeds
 
@@ -36,7 +36,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     data = sklearn_digits()
 
     def split_for(seed: int) -> Split:
-        return stratified_split(data, cfg.test_fraction, seed)
+        return split_data(data, cfg.test_fraction, seed)
 
     return run_methods_over_seeds(
         name="phyll-digits",

@@ -18,7 +18,7 @@ import torch
 from tqdm import tqdm
 
 from neuromorph.data.digits import sklearn_digits
-from neuromorph.data.vowels import stratified_split
+from neuromorph.data.vowels import split_data
 from neuromorph.experiments.config import ExperimentConfig
 from neuromorph.experiments.phyll_common import Task
 from neuromorph.experiments.phyll_config import check_system
@@ -92,7 +92,7 @@ METHODS: dict[str, Callable[[PhysicalSystem, Task, Config], Trainer]] = {
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run = RunDir(out_dir, "phyll-drift", cfg)
     data = sklearn_digits()
-    split = stratified_split(data, cfg.test_fraction, cfg.seed)
+    split = split_data(data, cfg.test_fraction, cfg.seed)
     task = Task.from_arrays(split.x_train, split.y_train, split.x_test, split.y_test, 10, cfg.width)
     curves: dict[str, list[tuple[int, float]]] = {}
     metrics: dict[str, float] = {}

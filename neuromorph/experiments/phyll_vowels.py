@@ -13,8 +13,8 @@ from pathlib import Path
 
 from neuromorph.data.vowels import (
     peterson_barney,
+    split_data,
     standardize_nonnegative,
-    stratified_split,
     vowel_csv,
 )
 from neuromorph.experiments.phyll_config import PhyLLConfig
@@ -44,7 +44,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     data = load_dataset(cfg)
 
     def split_for(seed: int):
-        split = stratified_split(data, cfg.test_fraction, seed)
+        split = split_data(data, cfg.test_fraction, seed)
         return standardize_nonnegative(split, log=cfg.log_features)
 
     return run_methods_over_seeds(

@@ -1,0 +1,302 @@
+"""Shared machinery of the spiking experiments: config fields, network builder, BPTT loop, plots."""
+
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import Tensor
+from tqdm import tqdm
+
+from neuromorph.data.poisson_digits import minibatches
+from neuromorph.experiments.config import ExperimentConfig
+from neuromorph.experiments.rundir import RunDir
+from neuromorph.learning_rules.spike_losses import get_loss, predict, rate_regularizer
+from neuromorph.learning_rules.surrogate import get_surrogate
+from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+
+Readout = Literal["mean_membrane", "max_membrane", "spike_count"]
+Neuron = Literal["lif", "cuba_lif"]
+
+
+@dataclass
+class SNNConfig(ExperimentConfig):
+    """Network and training fields shared by the spiking experiments (times in seconds)."""
+
+    seeds: int = 3  # runs with seeds seed, seed+1, ...
+    dt: float = 1e-3
+    hidden: tuple[int, ...] = (128,)
+    neuron: Neuron = "lif"
+    tau_mem: float = 20e-3
+    tau_syn: float = 5e-3  # cuba_lif only
+    tau_out: float = 20e-3  # readout time constant
+    readout: Readout = "mean_membrane"
+    surrogate: str = "fast_sigmoid"
+    init_scale: float = 1.0  # multiplies the default init of the hidden weights
+    bias: bool = True  # hidden layers get a learnable constant input current
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 5e-3
+    reg_strength: float = 0.0  # weight of mean(relu(r / reg_upper_hz - 1)^2) over hidden neurons
+    reg_upper_hz: float = 100.0  # per-neuron rates above this are penalised
+
+    def check_snn(self) -> None:
+        self.check(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
+        self.check(self.dt > 0, f"dt must be > 0 seconds, got {self.dt}")
+        self.check(bool(self.hidden) and min(self.hidden) >= 1,
+                   f"hidden must list layer widths >= 1, got {self.hidden}")
+        for name in ("tau_mem", "tau_syn", "tau_out"):
+            tau = getattr(self, name)
+            self.check(tau >= self.dt, f"{name} = {tau} s must be >= dt = {self.dt} s (Euler)")
+        try:
+            get_surrogate(self.surrogate)
+        except ValueError as err:
+            self.check(False, str(err))
+        self.check(self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1")
+        self.check(self.lr > 0 and self.init_scale > 0, "lr and init_scale must be > 0")
+        self.check(self.reg_strength >= 0, f"reg_strength must be >= 0, got {self.reg_strength}")
+        self.check(self.reg_upper_hz > 0, f"reg_upper_hz must be > 0, got {self.reg_upper_hz}")
+
+
+# ----------------------------------------------------------------------------- network
+def _lif(cfg: SNNConfig) -> dict[str, Any]:
+    return dict(neuron="lif", tau=cfg.tau_mem, r=cfg.tau_mem / cfg.dt)
+
+
+def _cuba(cfg: SNNConfig) -> dict[str, Any]:
+    return dict(neuron="cuba_lif", tau_syn=cfg.tau_syn, w_in=cfg.tau_syn / cfg.dt,
+                tau_mem=cfg.tau_mem, r=cfg.tau_mem / cfg.dt)
+
+
+#: hidden neuron name -> its keyword arguments; ``r = tau / dt`` (and ``w_in = tau_syn / dt``)
+#: give unit input gain, so a synaptic weight of 1 moves the membrane by one threshold.
+HIDDEN_NEURONS: dict[str, Callable[[SNNConfig], dict[str, Any]]] = {"lif": _lif, "cuba_lif": _cuba}
+#: readout name -> output neuron (membrane readouts integrate with LI; spike counts need LIF).
+READOUT_NEURONS: dict[str, str] = {
+    "mean_membrane": "li", "max_membrane": "li", "spike_count": "lif",
+}
+
+
+def build_network(cfg: SNNConfig, n_in: int, n_out: int) -> SpikingSequential:
+    """``n_in -> hidden... -> n_out`` spiking MLP with the configured neurons and readout."""
+    layers: list[SpikingLinear] = []
+    width = n_in
+    for h in cfg.hidden:
+        layer = SpikingLinear(width, h, bias=cfg.bias, dt=cfg.dt, surrogate=cfg.surrogate,
+                              **HIDDEN_NEURONS[cfg.neuron](cfg))
+        with torch.no_grad():
+            layer.synapse.weight.mul_(cfg.init_scale)
+        layers.append(layer)
+        width = h
+    out_neuron = READOUT_NEURONS[cfg.readout]
+    extra = {"surrogate": cfg.surrogate} if out_neuron != "li" else {}
+    layers.append(SpikingLinear(width, n_out, neuron=out_neuron, dt=cfg.dt, tau=cfg.tau_out,
+                                r=cfg.tau_out / cfg.dt, **extra))
+    return SpikingSequential(*layers)
+
+
+def spiking_layer_names(cfg: SNNConfig) -> list[str]:
+    """Names of the layers whose spikes are counted: input, hidden k (and a spiking output)."""
+    names = ["input"] + [f"hidden{k + 1}" for k in range(len(cfg.hidden))]
+    return names + (["output"] if cfg.readout == "spike_count" else [])
+
+
+def layer_outputs(model: SpikingSequential, x: Tensor) -> list[Tensor]:
+    """The output of every layer for input ``x [T, B, n]`` (spikes; the LI readout's membrane)."""
+    outs = []
+    for layer in model.layers:
+        x = layer(x)
+        outs.append(x)
+    return outs
+
+
+# ----------------------------------------------------------------------------- training
+@dataclass
+class SNNTask:
+    """A data set as the trainer sees it: ``batch(indices, train, generator) -> (spikes, labels)``
+    with spikes ``[T, B, n_inputs]``; train indices run over ``range(n_train)``, test over
+    ``range(n_test)``."""
+
+    n_inputs: int
+    n_classes: int
+    n_train: int
+    n_test: int
+    batch: Callable[[Tensor, bool, torch.Generator], tuple[Tensor, Tensor]]
+    dt: float
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    test_accuracy: float
+    loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float] = field(default_factory=list)
+    test_curve: list[float] = field(default_factory=list)
+    rates_hz: list[np.ndarray] = field(default_factory=list)  # per spiking layer, per neuron
+    seconds: float = 0.0
+    model: SpikingSequential | None = None
+
+
+def evaluate(
+    model: SpikingSequential, task: SNNTask, cfg: SNNConfig, seed: int
+) -> tuple[float, list[np.ndarray]]:
+    """Test accuracy and per-neuron rates (Hz) of the input and every spiking layer.
+
+    Test spikes come from a generator seeded by ``seed``: the same test set at every call.
+    """
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    correct, counts = 0, None
+    with torch.no_grad():
+        for idx in minibatches(task.n_test, 512, shuffle=False):
+            x, y = task.batch(idx, False, gen)
+            outs = layer_outputs(model, x)
+            correct += int((predict(outs[-1], cfg.readout) == y).sum())
+            spiking = [x, *outs[:-1]] + ([outs[-1]] if cfg.readout == "spike_count" else [])
+            layer_counts = [s.sum(dim=(0, 1)) for s in spiking]
+            counts = layer_counts if counts is None else [a + b for a, b in
+                                                          zip(counts, layer_counts, strict=True)]
+            T = x.shape[0]
+    rates = [(c / (task.n_test * T * task.dt)).numpy() for c in counts]
+    return correct / task.n_test, rates
+
+
+def train_seed(
+    cfg: SNNConfig, task: SNNTask, seed: int, tick: Callable[[], None]
+) -> SeedResult:
+    """Train one network from ``seed`` with surrogate-gradient BPTT; score it every epoch."""
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = build_network(cfg, task.n_inputs, task.n_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+    loss_fn = get_loss(cfg.readout)
+    result = SeedResult(seed, 0.0)
+    start = time.perf_counter()
+    for _ in range(cfg.epochs):
+        model.train()
+        total, correct = 0.0, 0
+        for idx in minibatches(task.n_train, cfg.batch_size, generator=gen):
+            x, y = task.batch(idx, True, gen)
+            outs = layer_outputs(model, x)
+            loss = loss_fn(outs[-1], y)
+            if cfg.reg_strength > 0:
+                loss = loss + cfg.reg_strength * rate_regularizer(
+                    outs[:len(cfg.hidden)], upper=cfg.reg_upper_hz, dt=task.dt
+                ) / cfg.reg_upper_hz**2
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            correct += int((predict(outs[-1].detach(), cfg.readout) == y).sum())
+        sched.step()
+        result.loss.append(total / task.n_train)
+        result.train_accuracy.append(correct / task.n_train)
+        model.eval()
+        result.test_curve.append(evaluate(model, task, cfg, seed)[0])
+        tick()
+    result.seconds = time.perf_counter() - start
+    result.test_accuracy, result.rates_hz = evaluate(model, task, cfg, seed)
+    result.model = model
+    return result
+
+
+def run_snn(
+    name: str, cfg: SNNConfig, out_dir: Path, task_for: Callable[[int], SNNTask], title: str,
+    progress: bool = True,
+) -> Path:
+    """Train ``cfg.seeds`` networks (seeds ``seed, seed+1, ...``); write metrics, plots, model."""
+    run = RunDir(out_dir, name, cfg)
+    seeds = [cfg.seed + i for i in range(cfg.seeds)]
+    bar = tqdm(total=len(seeds) * cfg.epochs, desc=name, disable=not progress, unit="ep")
+    results: list[SeedResult] = []
+    for seed in seeds:
+        bar.set_postfix_str(f"seed {seed}")
+        task = task_for(seed)
+        results.append(train_seed(cfg, task, seed, lambda: bar.update(1)))
+    bar.close()
+    acc = np.array([r.test_accuracy for r in results])
+    metrics: dict[str, float] = {
+        "test_accuracy": float(acc.mean()),
+        "test_accuracy_mean": float(acc.mean()),
+        "test_accuracy_std": float(acc.std()),
+        "train_accuracy_mean": float(np.mean([r.train_accuracy[-1] for r in results])),
+        "train_seconds_per_seed": float(np.mean([r.seconds for r in results])),
+        "n_test": float(task.n_test),
+    }
+    for r in results:
+        metrics[f"test_accuracy_seed{r.seed}"] = r.test_accuracy
+    for layer, rates in zip(spiking_layer_names(cfg), results[0].rates_hz, strict=True):
+        metrics[f"rate_hz_{layer}"] = float(rates.mean())  # first seed, mean over neurons
+    line = (f"{name}: {title}; test accuracy {100 * acc.mean():.2f} +- {100 * acc.std():.2f} % "
+            f"over {len(seeds)} seed(s), {task.n_test} test samples, "
+            f"{metrics['train_seconds_per_seed']:.1f} s training per seed")
+    print(line)
+    run.write_text("results.txt", line + "\n")
+    run.write_metrics(metrics)
+    _plots(run, cfg, results, task)
+    last = results[-1]
+    run.save_model({"state_dict": last.model.state_dict(), "config": cfg.to_dict(),
+                    "seed": last.seed, "n_inputs": task.n_inputs, "n_classes": task.n_classes})
+    return run.path
+
+
+def _plots(run: RunDir, cfg: SNNConfig, results: list[SeedResult], task: SNNTask) -> None:
+    """loss.png, accuracy.png (all seeds), raster.png and firing_rates.png (first seed)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in results:
+        ax.plot(range(1, len(r.loss) + 1), r.loss, label=f"seed {r.seed}")
+    ax.set(xlabel="epoch", ylabel="training loss", title="surrogate-gradient BPTT")
+    ax.legend()
+    run.save_figure(fig, "loss")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for r in results:
+        epochs = range(1, len(r.loss) + 1)
+        line = ax.plot(epochs, 100 * np.array(r.test_curve), label=f"test, seed {r.seed}")[0]
+        ax.plot(epochs, 100 * np.array(r.train_accuracy), ls="--", color=line.get_color(),
+                label=f"train, seed {r.seed}")
+    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    run.save_figure(fig, "accuracy")
+
+    first = results[0]
+    x, y = task.batch(torch.arange(1), False, torch.Generator().manual_seed(10_000 + first.seed))
+    with torch.no_grad():
+        traces = [t[:, 0].numpy() for t in [x, *layer_outputs(first.model, x)]]
+    names = spiking_layer_names(cfg)[: len(cfg.hidden) + 1] + ["output"]
+    fig, axes = plt.subplots(len(traces), 1, figsize=(7, 1.8 * len(traces) + 0.6), sharex=True,
+                             layout="constrained")
+    t_ms = np.arange(traces[0].shape[0]) * task.dt * 1e3
+    for k, (ax, trace, nm) in enumerate(zip(axes, traces, names, strict=True)):
+        if k == len(traces) - 1 and cfg.readout != "spike_count":
+            ax.plot(t_ms, trace)
+            ax.set_ylabel("output v")
+            continue
+        steps, neurons = np.nonzero(trace)
+        ax.scatter(t_ms[steps], neurons, s=2, marker="|", color="k")
+        ax.set_ylabel(f"{nm} neuron")
+    axes[0].set_title(f"test sample (label {int(y[0])}), seed {first.seed}")
+    axes[-1].set_xlabel("time (ms)")
+    run.save_figure(fig, "raster")
+
+    spiking = spiking_layer_names(cfg)
+    fig, axes = plt.subplots(1, len(spiking), figsize=(3.4 * len(spiking), 3.2), squeeze=False,
+                             layout="constrained")
+    for ax, rates, nm in zip(axes[0], first.rates_hz, spiking, strict=True):
+        ax.hist(rates, bins=30, color="tab:blue")
+        ax.set(xlabel="rate (Hz)", ylabel="neurons", title=f"{nm}: mean {rates.mean():.1f} Hz")
+    fig.suptitle("firing rates per layer on the test set")
+    run.save_figure(fig, "firing_rates")
+
+
+# ----------------------------------------------------------------------------- snn-digits
