@@ -1,1 +1,44 @@
-"""neuromorph.sim"""
+"""neuromorph.sim: the simulation engine.
+
+The event-driven network simulator, with Brian2's schedule and semantics (each module's
+docstring gives the equations and the Brian2 equivalent): :class:`Network`, neuron groups
+(:class:`LIFGroup`, :class:`COBALIFGroup`, :class:`IzhikevichGroup`), inputs, projections with
+CSR synapses and delays, STDP, monitors and checkpoints. Multi-step neuron kernels for training
+live in :mod:`neuromorph.sim.kernels`; the event kernels in
+:mod:`neuromorph.sim.kernels.events_reference` / :mod:`~neuromorph.sim.kernels.triton_events`.
+"""
+
+from neuromorph.sim.checkpoint import load_checkpoint, save_checkpoint
+from neuromorph.sim.connectivity import all_to_all, fixed_indegree, fixed_probability, from_indices
+from neuromorph.sim.groups import Channel, LIFGroup, NeuronGroup, Subgroup
+from neuromorph.sim.groups_coba import COBALIFGroup
+from neuromorph.sim.inputs import CurrentInput, PoissonGroup, SpikeGeneratorGroup
+from neuromorph.sim.izhikevich import IzhikevichGroup
+from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
+from neuromorph.sim.network import Network
+from neuromorph.sim.plasticity import STDP
+from neuromorph.sim.projections import Projection
+
+__all__ = [
+    "STDP",
+    "COBALIFGroup",
+    "Channel",
+    "CurrentInput",
+    "IzhikevichGroup",
+    "LIFGroup",
+    "Network",
+    "NeuronGroup",
+    "PoissonGroup",
+    "PopulationRateMonitor",
+    "Projection",
+    "SpikeGeneratorGroup",
+    "SpikeMonitor",
+    "StateMonitor",
+    "Subgroup",
+    "all_to_all",
+    "fixed_indegree",
+    "fixed_probability",
+    "from_indices",
+    "load_checkpoint",
+    "save_checkpoint",
+]

@@ -1,0 +1,238 @@
+"""Projections: sparse synapses in CSR, current- or conductance-based targets, delays, STDP.
+
+Brian2 equivalent of ``Projection(src, tgt, "ge", conn, weight=w, delay=d)``::
+
+    S = Synapses(src, tgt, 'w : 1', on_pre='ge_post += w', delay=d)
+    S.connect(i=proj.pre, j=proj.post); S.w = proj.weights
+
+Each synapse ``s`` (sorted by ``(pre, post)``: the CSR order) has a weight and a delay in steps
+``int(delay/dt + 0.5)``. A spike of source ``i`` at step ``n`` adds ``w[s]`` to the target
+variable of ``post[s]`` in the synapses slot of step ``n + delay[s]``.
+
+How the effect travels: projections whose delays are all zero add straight into the target
+group's state; the others write into the target group's ring buffer ``[D, (1 + C) n]`` at slot
+``(n + d) mod D`` (D = longest delay + 1), which the group adds to its state and clears in the
+synapses slot of each step. A plastic projection takes one homogeneous delay, applied to the
+spikes (Brian2 runs the whole ``on_pre`` - propagation and the pre-synaptic STDP update - at
+arrival time, reading the weight then); it keeps the last ``d`` steps of source spikes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neuromorph.sim.connectivity import Connector, FromIndices, csr_indptr, from_indices
+from neuromorph.sim.events import event_kernels
+from neuromorph.sim.events_cpu import Propagator, RowIndex
+from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
+from neuromorph.sim.plasticity import STDP, STDPState
+from neuromorph.sim.propagators import delay_steps
+
+if TYPE_CHECKING:
+    from neuromorph.sim.network import Network
+
+WeightSpec = float | Tensor | Callable[[int, torch.Generator | None], Tensor]
+
+
+def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str,
+                 order: Tensor | None = None) -> Tensor:
+    """Scalar / array / callable -> float64 ``[nnz]``; arrays given with explicit index lists
+    are permuted by ``order`` into the CSR order."""
+    if callable(value) and not isinstance(value, Tensor):
+        value = value(nnz, gen)
+    elif order is not None:
+        t = torch.as_tensor(np.asarray(value), dtype=torch.float64)
+        if t.dim() == 1 and t.numel() == nnz:
+            value = t[order]
+    t = torch.as_tensor(np.asarray(value) if not isinstance(value, Tensor) else value,
+                        dtype=torch.float64)
+    if t.dim() == 0:
+        return t.expand(nnz).clone()
+    if tuple(t.shape) != (nnz,):
+        raise ValueError(f"{what} must be a scalar or have one entry per synapse ({nnz}), got "
+                         f"shape {list(t.shape)}")
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{what} contains NaN or inf")
+    return t.clone()
+
+
+class Projection:
+    """Synapses from ``source`` onto variable ``target_var`` of ``target`` (module docstring)."""
+
+    def __init__(
+        self, source: SpikeSource | Subgroup, target: NeuronGroup | Subgroup, target_var: str,
+        connectivity: Connector | tuple[Tensor, Tensor], *, weight: WeightSpec,
+        delay: float | Tensor = 0.0, plasticity: STDP | None = None,
+        generator: torch.Generator | None = None, seed: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.source_group, self.s0, self.s1 = resolve(source)
+        self.target_group, self.t0, self.t1 = resolve(target)
+        if not isinstance(self.target_group, NeuronGroup):
+            raise TypeError(f"a projection targets a neuron group, got "
+                            f"{type(self.target_group).__name__}")
+        self.target_var, self.name, self.plasticity = target_var, name, plasticity
+        self.row = self.target_group.target_row(target_var)
+        if generator is None and seed is not None:
+            generator = torch.Generator().manual_seed(int(seed))
+        if isinstance(connectivity, tuple):
+            connectivity = from_indices(*connectivity)
+        same = self.source_group is self.target_group
+        diag = self.s0 - self.t0 if same else None
+        n_pre, n_post = self.s1 - self.s0, self.t1 - self.t0
+        self.pre, self.post = connectivity(n_pre, n_post, generator, diag)
+        self.nnz = int(self.pre.numel())
+        order = connectivity.order(n_post) if isinstance(connectivity, FromIndices) else None
+        self.indptr = csr_indptr(self.pre, n_pre)
+        self.w_full = torch.zeros(self.nnz + 1, dtype=torch.float64)
+        self.w_full[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
+        self.delay = _per_synapse(delay, self.nnz, generator, "delay", order)
+        if (self.delay < 0).any():
+            raise ValueError("delays must be >= 0 seconds")
+        if plasticity is not None and self.nnz and not bool((self.delay == self.delay[0]).all()):
+            raise ValueError("a plastic projection takes one homogeneous delay; split it into "
+                             "several projections or make it static")
+        self.built = False
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def weights(self) -> Tensor:
+        """Live view ``[nnz]`` of the weights (write in place, e.g. ``proj.weights[:] = w``)."""
+        return self.w_full[: self.nnz]
+
+    @property
+    def delay_steps(self) -> Tensor:
+        if not self.built:
+            raise RuntimeError("delay_steps are known once the projection is in a Network (dt)")
+        return self._dsteps
+
+    def get(self, var: str) -> Tensor:
+        if var != "w":
+            raise KeyError(f"a projection records only 'w', got {var!r}")
+        return self.weights
+
+    # ------------------------------------------------------------------ build
+    def _build(self, net: Network) -> None:
+        self.ops = net.ops
+        self.w_full = self.w_full.to(net.device, net.dtype)
+        self._dsteps = delay_steps(self.delay, net.dt)
+        n_src = self.source_group.n
+        self.indptr_full = torch.cat([
+            torch.zeros(self.s0, dtype=torch.int64), self.indptr,
+            torch.full((n_src - self.s1,), self.nnz, dtype=torch.int64)])
+        max_d = int(self._dsteps.max()) if self.nnz else 0
+        self.spike_delay = max_d if self.plasticity is not None else 0
+        self.ring_depth = max_d + 1 if (self.plasticity is None and max_d > 0) else 1
+        tg = self.target_group
+        self.slot_size = tg.n_targets * tg.n
+        self.address = self.row * tg.n + self.t0 + self.post  # into the flat [v, channels] block
+        self.stdp: STDPState | None = None
+        self.built = True
+
+    def _bind(self, net: Network) -> None:
+        """Second build stage, once the target's ring depth is known."""
+        tg, ops = self.target_group, net.ops
+        ring = self.ring_depth > 1
+        D = tg.ring.shape[0] if ring else 1
+        self.D = D
+        self.kernels = event_kernels(net.kernels, net.device) if ops.name == "torch" else None
+        if ops.name == "numpy":
+            self.np_w = ops.view(self.w_full)
+            self.rows = RowIndex(self.indptr_full.numpy())
+            addr = self.address + (self._dsteps * self.slot_size if ring else 0)
+            addr = np.concatenate([addr.numpy(), np.zeros(1, dtype=np.int64)])
+            self.flat = ops.view(tg.ring).reshape(-1) if ring else tg._top.reshape(-1)
+            self.prop = Propagator(self.rows, addr, D * self.slot_size if ring else 0)
+        else:
+            dev = net.device
+            self.indptr_full = self.indptr_full.to(dev)
+            small = self.slot_size < 2**31
+            self.t_targets = self.address.to(dev, torch.int32 if small else torch.int64)
+            self.t_delays = self._dsteps.to(dev, torch.int32) if ring else None
+            self.buffer = tg.ring if ring else tg.state[: tg.n_targets].view(1, -1)
+        self.queue: list[Any] = []
+        if self.spike_delay:
+            n_src = self.source_group.n
+            if ops.name == "numpy":
+                self.queue = [np.zeros(0, dtype=np.int64)] * self.spike_delay
+            else:
+                self.queue_masks = torch.zeros(self.spike_delay, n_src, dtype=torch.bool,
+                                               device=net.device)
+        if self.plasticity is not None:
+            self.stdp = self.plasticity.bind(self, net)
+
+    def prepare_run(self) -> None:
+        """Refresh cached row-layout weights (static projections on the numpy backend)."""
+        if self.ops.name != "numpy":
+            return
+        if self.stdp is None:
+            self.prop.freeze_weights(self.np_w)
+        else:
+            self.prop.ell_weights = None
+
+    # ------------------------------------------------------------------ per step
+    def _arrivals(self, step: int) -> Any:
+        spikes = self.source_group.spikes
+        d = self.spike_delay
+        if not d:
+            return spikes
+        k = step % d
+        if self.ops.name == "numpy":
+            arrived, self.queue[k] = self.queue[k], spikes
+            return arrived
+        arrived = self.queue_masks[k].clone()
+        self.queue_masks[k].copy_(spikes)
+        return arrived
+
+    def pre_pathway(self, step: int) -> None:
+        """Synapses slot, pre side: propagate arriving spikes, then the STDP pre update."""
+        stdp = self.stdp
+        if stdp is not None:
+            stdp.decay()
+        spikes = self._arrivals(step)
+        if stdp is not None and stdp.numpy:  # plastic projections never use a ring buffer
+            stdp.pre_numpy(spikes, self.flat)
+            return
+        if self.ops.name == "numpy":
+            self.prop(spikes, self.np_w, self.flat, (step % self.D) * self.slot_size)
+        else:
+            self.kernels.propagate(spikes, self.indptr_full, self.t_targets, self.w_full,
+                                   self.t_delays, self.buffer, step % self.buffer.shape[0])
+        if self.stdp is not None:
+            self.stdp.on_pre(spikes)
+
+    def post_pathway(self, step: int) -> None:
+        """Synapses slot, post side (plastic projections): the STDP post update."""
+        self.stdp.on_post(self.target_group.spikes)  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------------ checkpoint
+    def state_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"w": self.w_full.clone()}
+        if self.spike_delay:
+            out["queue"] = [torch.as_tensor(q).clone() for q in self.queue] \
+                if self.ops.name == "numpy" else self.queue_masks.clone()
+        if self.stdp is not None:
+            out["stdp"] = self.stdp.state_dict()
+        return out
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.w_full.copy_(state["w"])
+        if self.spike_delay:
+            if self.ops.name == "numpy":
+                self.queue = [q.numpy().copy() for q in state["queue"]]
+            else:
+                self.queue_masks.copy_(state["queue"])
+        if self.stdp is not None:
+            self.stdp.load_state_dict(state["stdp"])
+
+    def __repr__(self) -> str:
+        return (f"Projection({self.name!r}, {self.nnz} synapses -> {self.target_var}, "
+                f"plastic={self.plasticity is not None})")
+
+
+__all__ = ["Projection", "WeightSpec"]
