@@ -59,9 +59,9 @@ class MethodSettings:
     inner_steps: int = 10
     lr: float = 5e-4
     alpha: float = 4.0
-    supervised_epochs: int = 1000
+    supervised_steps: int = 300
     supervised_lr: float = 3e-3
-    supervised_batch: int = 0  # 0 = full batch
+    supervised_batch: int = 128  # 0 = full batch
     twin_mismatch: float = 0.3
     eval_every: int = 10
 
@@ -96,7 +96,7 @@ def _phyll(
     for epoch in range(1, s.epochs + 1):
         losses.append(rule.train_batch(task.x_train, task.y_train))
         if epoch % s.eval_every == 0 or epoch == s.epochs:
-            curve.append((epoch, rule.accuracy(task.x_test, task.y_test)))
+            curve.append((100 * epoch / s.epochs, rule.accuracy(task.x_test, task.y_test)))
         tick()
     pred = rule.predict(task.x_test)
     return MethodResult(
@@ -114,25 +114,29 @@ def _supervised(
     factory: SystemFactory, task: Task, s: MethodSettings, seed: int, mode: str,
     mismatch: float, tick: Callable[[], None],
 ) -> MethodResult:
+    """``supervised_steps`` Adam steps on minibatches of ``supervised_batch`` (0 = all)."""
     system = factory()
     torch.manual_seed(seed)
     layers = [PhysicalLayer(system, system.n_in) for _ in range(s.layers)]
     clf = PhysicalClassifier(layers, task.n_classes)
     rule = SupervisedBaseline(clf, mode, mismatch, lr=s.supervised_lr, seed=seed)
-    curve = []
-    scale = s.supervised_epochs / max(s.epochs, 1)
     n = task.x_train.shape[0]
     batch = s.supervised_batch if 0 < s.supervised_batch < n else n
     gen = torch.Generator().manual_seed(seed)
-    for epoch in range(1, s.supervised_epochs + 1):
-        order = torch.randperm(n, generator=gen) if batch < n else torch.arange(n)
-        for i in range(0, n, batch):
-            idx = order[i : i + batch]
-            rule.train_batch(task.x_train[idx], task.y_train[idx])
-        if epoch % max(1, round(s.eval_every * scale)) == 0 or epoch == s.supervised_epochs:
-            curve.append((epoch, rule.accuracy(task.x_test, task.y_test)))
-        if epoch % max(1, round(scale)) == 0:
+    order, pos, curve, ticked = torch.randperm(n, generator=gen), 0, [], 0
+    n_evals = max(1, s.epochs // s.eval_every)
+    for step in range(1, s.supervised_steps + 1):
+        if pos + batch > n:
+            order, pos = torch.randperm(n, generator=gen), 0
+        idx = order[pos : pos + batch]
+        pos += batch
+        rule.train_batch(task.x_train[idx], task.y_train[idx])
+        if step * n_evals // s.supervised_steps > (step - 1) * n_evals // s.supervised_steps:
+            progress = 100 * step / s.supervised_steps
+            curve.append((progress, rule.accuracy(task.x_test, task.y_test)))
+        while ticked < step * s.epochs // s.supervised_steps:  # progress bar in PhyLL epochs
             tick()
+            ticked += 1
     pred = rule.predict(task.x_test)
     return MethodResult(
         test_accuracy=float((pred == task.y_test).float().mean()),

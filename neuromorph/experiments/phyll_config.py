@@ -33,9 +33,9 @@ class PhyLLConfig(ExperimentConfig):
     inner_steps: int = 10
     lr: float = 5e-4
     alpha: float = 4.0
-    supervised_epochs: int = 1000
+    supervised_steps: int = 300  # optimiser steps of the supervised baselines (PAT, backprop)
     supervised_lr: float = 3e-3
-    supervised_batch: int = 0  # minibatch size of the supervised baselines; 0 = full batch
+    supervised_batch: int = 128  # their minibatch size; 0 = full batch
     twin_mismatch: float = 0.3
     eval_every: int = 10
     methods: tuple[str, ...] = tuple(METHODS)
@@ -44,7 +44,7 @@ class PhyLLConfig(ExperimentConfig):
         check_system(self)
         self.check(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
         self.check(self.layers >= 1, f"layers must be >= 1, got {self.layers}")
-        self.check(self.epochs >= 1 and self.supervised_epochs >= 1, "epochs must be >= 1")
+        self.check(self.epochs >= 1 and self.supervised_steps >= 1, "epochs and steps must be >= 1")
         self.check(self.supervised_batch >= 0, "supervised_batch must be >= 0 (0 = full)")
         self.check(self.eval_every >= 1, f"eval_every must be >= 1, got {self.eval_every}")
         self.check(self.inner_steps >= 1, f"inner_steps must be >= 1, got {self.inner_steps}")

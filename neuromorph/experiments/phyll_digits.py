@@ -25,7 +25,6 @@ class Config(PhyLLConfig):
     seeds: int = 3
     epochs: int = 100
     lr: float = 2e-3
-    supervised_epochs: int = 200
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -110,7 +110,8 @@ def _plots(
     first = {m: r[0] for m, r in results.items()}
     curves = {m: r.curve for m, r in first.items() if r.curve}
     if curves:
-        run.save_figure(learning_curves(curves, title=f"{title} (first seed)"), "learning_curves")
+        fig = learning_curves(curves, xlabel="training progress (%)", title=f"{title} (first seed)")
+        run.save_figure(fig, "learning_curves")
     if "phyll" in first:
         best = first["phyll"]
         run.save_figure(loss_curves(best.losses, title="PhyLL layer losses"), "phyll_loss")

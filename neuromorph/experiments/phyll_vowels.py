@@ -27,6 +27,10 @@ SUMMARY = "vowel formants through an acoustic physical layer: PhyLL vs PAT, back
 class Config(PhyLLConfig):
     dataset: str = "peterson-barney"  # or a CSV in the Hillenbrand layout (speaker,vowel,...)
     log_features: bool = False  # log-transform formants before standardising
+    seeds: int = 3
+    epochs: int = 60
+    inner_steps: int = 20
+    lr: float = 2e-3
 
     def __post_init__(self) -> None:
         super().__post_init__()

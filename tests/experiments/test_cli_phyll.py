@@ -21,7 +21,7 @@ def test_list_shows_every_experiment_with_a_line(capsys):
         (["run", "no-such"], "unknown experiment 'no-such'; choose one of"),
         (["run", "phyll-vowels", "--set", "epoks=3"], "unknown config key 'epoks'; valid keys"),
         (["run", "phyll-vowels", "--set", "epochs=three"], "'three' is not a valid int"),
-        (["run", "phyll-vowels", "--set", "epochs=0"], "epochs must be >= 1"),
+        (["run", "phyll-vowels", "--set", "epochs=0"], "epochs and steps must be >= 1"),
         (["run", "phyll-vowels", "--set", "methods=phyll,magic"], "unknown methods ['magic']"),
         (["run", "phyll-vowels", "--set", "system=laser"], "unknown system 'laser'"),
         (["run", "phyll-vowels", "--set", "noepuals"], "expects key=value"),
@@ -40,7 +40,7 @@ def test_phyll_vowels_runs_end_to_end_on_a_tiny_config(phyll_data, tmp_path):
         "run", "phyll-vowels", "--quiet", "--seed", "7", "--out", str(out),
         "--set", f"dataset={phyll_data / 'hillenbrand_vowels_7class.csv'}",
         "--set", "system=measured-acoustic", "--set", f"data_dir={phyll_data}",
-        "--set", "seeds=1", "--set", "epochs=4", "--set", "supervised_epochs=4",
+        "--set", "seeds=1", "--set", "epochs=4", "--set", "supervised_steps=4",
         "--set", "eval_every=2", "--set", "methods=phyll,physics-off,linear-readout,pat",
     ]
     assert main(argv) == 0
