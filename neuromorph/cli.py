@@ -7,6 +7,7 @@ import sys
 
 from neuromorph import experiments
 from neuromorph.experiments.config import ConfigError, parse_overrides
+from neuromorph.nir.cli_commands import add_subparsers, export_command, inspect_command
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": _list, "run": _run}
+COMMANDS = {"list": _list, "run": _run, "export": export_command, "inspect": inspect_command}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="random seed (same seed, same run)")
     run.add_argument("--out", default=None, help="run directory (default runs/NAME-seedN)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_subparsers(sub)
     return parser
 
 

@@ -1,1 +1,177 @@
-"""neuromorph.sim.kernels"""
+"""Multi-step neuron kernels and the one place that picks a backend for them.
+
+Each neuron has one entry point here with the signature of its torch reference
+(:mod:`neuromorph.sim.kernels.reference`) plus ``backend=``:
+
+- ``"auto"`` (default): CUDA tensors -> the Triton kernels (``triton_lif`` / ``triton_cuba`` /
+  ``triton_if``, imported lazily), anything else -> the fused CPU autograd path (``cpu_lif``).
+  If Triton is unavailable for a CUDA tensor the fused torch path runs instead, with a warning.
+- ``"cpu"``: the fused autograd path (pure torch, so it also runs on CUDA tensors).
+- ``"triton"``: the Triton kernels (an ``ImportError`` explains what is missing).
+- ``"reference"``: the plain step loop under autograd (slow; the ground truth).
+
+``trace=False`` (an extension of the reference signature) returns the *final* membrane state
+``[B, N]`` (and current, for CuBa) instead of the full ``[T, B, N]`` trace; the fused CPU path then
+never materialises the trace, which saves memory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+from neuromorph.sim.kernels.cpu_cuba import cuba_lif_multistep_cpu
+from neuromorph.sim.kernels.cpu_lif import if_multistep_cpu, lif_multistep_cpu
+from neuromorph.sim.kernels.reference import (
+    cuba_lif_multistep_reference,
+    if_multistep_reference,
+    lif_multistep_reference,
+)
+
+KernelFn = Callable[..., tuple[Tensor, ...]]
+
+#: neuron -> (Triton module, function name) for the lazily imported GPU kernels.
+_TRITON: dict[str, tuple[str, str]] = {
+    "lif": ("neuromorph.sim.kernels.triton_lif", "lif_multistep_triton"),
+    "cuba_lif": ("neuromorph.sim.kernels.triton_cuba", "cuba_lif_multistep_triton"),
+    "if": ("neuromorph.sim.kernels.triton_if", "if_multistep_triton"),
+}
+_REFERENCE: dict[str, KernelFn] = {
+    "lif": lif_multistep_reference,
+    "cuba_lif": cuba_lif_multistep_reference,
+    "if": if_multistep_reference,
+}
+_CPU: dict[str, KernelFn] = {
+    "lif": lif_multistep_cpu,
+    "cuba_lif": cuba_lif_multistep_cpu,
+    "if": if_multistep_cpu,
+}
+_warned: set[str] = set()
+
+
+def _load_triton(neuron: str) -> KernelFn:
+    module, name = _TRITON[neuron]
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as err:
+        raise ImportError(
+            f"the Triton kernel {module}.{name} is not available ({err}); install triton and "
+            "run on a CUDA device, or pass backend='cpu' (fused torch path) or 'reference'"
+        ) from err
+
+
+def _auto(neuron: str, x: Tensor) -> KernelFn:
+    if not x.is_cuda:
+        return _CPU[neuron]
+    try:
+        return _load_triton(neuron)
+    except ImportError as err:
+        if neuron not in _warned:
+            _warned.add(neuron)
+            warnings.warn(f"{err}; falling back to the fused torch path", stacklevel=3)
+        return _CPU[neuron]
+
+
+#: backend name -> resolver(neuron, x) -> kernel. The one place backends are named.
+BACKENDS: dict[str, Callable[[str, Tensor], KernelFn]] = {
+    "auto": _auto,
+    "cpu": lambda neuron, x: _CPU[neuron],
+    "triton": lambda neuron, x: _load_triton(neuron),
+    "reference": lambda neuron, x: _REFERENCE[neuron],
+}
+
+
+def select_kernel(neuron: str, x: Tensor, backend: str = "auto") -> KernelFn:
+    """The kernel that ``backend`` picks for ``neuron`` (``"lif"``, ``"cuba_lif"``, ``"if"``)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {sorted(BACKENDS)}")
+    if neuron not in _REFERENCE:
+        raise ValueError(f"unknown neuron kernel {neuron!r}; choose one of {sorted(_REFERENCE)}")
+    return BACKENDS[backend](neuron, x)
+
+
+def _call(neuron: str, x: Tensor, args: tuple[Tensor, ...], kw: dict[str, Any]) -> tuple:
+    backend = kw.pop("backend")
+    trace = kw.pop("trace")
+    fn = select_kernel(neuron, x, backend)
+    if fn in _CPU.values():
+        return fn(x, *args, trace=trace, **kw)
+    out = fn(x, *args, **kw)
+    return out if trace else (out[0], *(o[-1] for o in out[1:]))
+
+
+def lif_multistep(
+    x: Tensor,
+    v0: Tensor,
+    alpha: Tensor,
+    theta: Tensor,
+    *,
+    v_reset: float = 0.0,
+    reset: str = "subtract",
+    reset_delay: bool = False,
+    detach_reset: bool = False,
+    surrogate: str = "fast_sigmoid",
+    scale: float | None = None,
+    trace: bool = True,
+    backend: str = "auto",
+) -> tuple[Tensor, Tensor]:
+    """Multi-step LIF; see :func:`~neuromorph.sim.kernels.reference.lif_multistep_reference`."""
+    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
+              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
+    return _call("lif", x, (v0, alpha, theta), kw)  # type: ignore[return-value]
+
+
+def cuba_lif_multistep(
+    x: Tensor,
+    i0: Tensor,
+    v0: Tensor,
+    alpha_syn: Tensor,
+    alpha_mem: Tensor,
+    theta: Tensor,
+    *,
+    v_reset: float = 0.0,
+    reset: str = "subtract",
+    reset_delay: bool = False,
+    detach_reset: bool = False,
+    surrogate: str = "fast_sigmoid",
+    scale: float | None = None,
+    trace: bool = True,
+    backend: str = "auto",
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Multi-step CuBa-LIF; returns ``(spikes, i, v)`` (see the reference for the equations)."""
+    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
+              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
+    return _call("cuba_lif", x, (i0, v0, alpha_syn, alpha_mem, theta), kw)  # type: ignore[return-value]
+
+
+def if_multistep(
+    x: Tensor,
+    v0: Tensor,
+    theta: Tensor,
+    *,
+    v_reset: float = 0.0,
+    reset: str = "subtract",
+    reset_delay: bool = False,
+    detach_reset: bool = False,
+    surrogate: str = "fast_sigmoid",
+    scale: float | None = None,
+    trace: bool = True,
+    backend: str = "auto",
+) -> tuple[Tensor, Tensor]:
+    """Multi-step integrate-and-fire (LIF with ``alpha = 1``)."""
+    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
+              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
+    return _call("if", x, (v0, theta), kw)  # type: ignore[return-value]
+
+
+__all__ = [
+    "BACKENDS",
+    "cuba_lif_multistep",
+    "if_multistep",
+    "lif_multistep",
+    "select_kernel",
+]

@@ -1,0 +1,137 @@
+"""STDP benchmark: Brian2's Song, Miller & Abbott (2000) example, neuromorph against Brian2.
+
+1000 Poisson inputs at 15 Hz onto one LIF neuron (linearised conductance input), additive
+all-to-all STDP, gmax = 0.01, dt = 0.1 ms. Each simulator draws its own Poisson input and initial
+weights (``rand() * gmax``), as in Brian2's example; each case runs in a fresh subprocess.
+
+Reported per implementation: setup, Brian2's compile (``run(0 s)``), wall time per biological
+second, peak RSS increase, the final weight distribution (fractions within 10 % of gmax of 0 and
+of gmax: bimodal when both are large) and the two-sample Kolmogorov-Smirnov distance between our
+final weights and Brian2's (meaningful after ~50 s or more of biological time).
+
+    python benchmarks/bench_stdp.py                   # 10 s of biological time
+    python benchmarks/bench_stdp.py --duration 100    # the full example
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import ks_2samp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_cuba import peak_rss_mb, reset_peak_rss  # noqa: E402
+
+from neuromorph.sim import STDP, Channel, LIFGroup, Network, PoissonGroup, all_to_all  # noqa: E402
+
+GMAX, DT = 0.01, 1e-4
+
+
+def build_song(seed: int, dtype: torch.dtype, n_inputs: int = 1000) -> tuple[Network, Any]:
+    """Brian2's STDP example as our network; returns (net, plastic projection)."""
+    a_pre = 0.01 * GMAX
+    net = Network(dt=DT, seed=seed, dtype=dtype)
+    inp = net.add(PoissonGroup(n_inputs, 15.0, name="input"))
+    post = net.add(LIFGroup(1, tau_m=10e-3, v_rest=-74e-3, v_threshold=-54e-3, v_reset=-60e-3,
+                            channels={"ge": Channel(5e-3, scale=0.0 - (-60e-3))}, name="neuron"))
+    post.set("v", 0.0)
+    rule = STDP(tau_pre=20e-3, tau_post=20e-3, a_pre=a_pre, a_post=-1.05 * a_pre, w_max=GMAX)
+    proj = net.connect(inp, post, "ge", all_to_all(),
+                       weight=lambda n, g: torch.rand(n, generator=g, dtype=torch.float64) * GMAX,
+                       plasticity=rule, name="S")
+    return net, proj
+
+
+def _ours(args: argparse.Namespace) -> dict[str, Any]:
+    dtype = {"float32": torch.float32, "float64": torch.float64}[args.worker.split("-")[1]]
+    base = reset_peak_rss()
+    t0 = time.perf_counter()
+    net, proj = build_song(args.seed, dtype)
+    net.build()
+    t1 = time.perf_counter()
+    net.run(args.duration)
+    run_s = time.perf_counter() - t1
+    return {"setup": t1 - t0, "compile": 0.0, "run": run_s, "peak_mb": peak_rss_mb() - base,
+            "w": proj.weights.numpy().astype(np.float64).tolist()}
+
+
+def _brian2(args: argparse.Namespace) -> dict[str, Any]:
+    from neuromorph.sim.brian2_bridge import set_target
+    from neuromorph.sim.brian2_reference import song2000_brian2
+
+    target = args.worker.split("-")[1]
+    set_target(target, cache_dir=args.cache_dir)
+    base = reset_peak_rss()
+    t0 = time.perf_counter()
+    b2 = song2000_brian2(seed=args.seed, dt=DT, target=target)
+    t1 = time.perf_counter()
+    compile_s = b2.run(0.0)
+    run_s = b2.run(args.duration)
+    return {"setup": t1 - t0, "compile": compile_s, "run": run_s,
+            "peak_mb": peak_rss_mb() - base, "w": b2.weights("S").tolist()}
+
+
+WORKERS = {"ours-float32": _ours, "ours-float64": _ours, "brian2-numpy": _brian2,
+           "brian2-cython": _brian2}
+
+
+def fractions(w: np.ndarray) -> tuple[float, float]:
+    """Fractions of weights within 10 % of gmax of 0 and of gmax."""
+    return float(np.mean(w <= 0.1 * GMAX)), float(np.mean(w >= 0.9 * GMAX))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--impls", nargs="+", default=list(WORKERS), choices=list(WORKERS))
+    ap.add_argument("--json", type=str, default=None)
+    ap.add_argument("--worker", type=str, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--cache-dir", type=str, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args)))
+        return
+    cache = os.environ.get("BRIAN2_CACHE_DIR") or tempfile.mkdtemp(prefix="nm_b2_cython_")
+    res: dict[str, dict[str, Any]] = {}
+    for impl in args.impls:
+        cmd = [sys.executable, __file__, "--worker", impl, "--duration", str(args.duration),
+               "--seed", str(args.seed), "--cache-dir", cache]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False,
+                             env=dict(os.environ, PYTHONWARNINGS="ignore"))
+        if out.returncode:
+            raise RuntimeError(f"{impl} failed:\n{out.stderr[-3000:]}")
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        w = np.asarray(r.pop("w"))
+        r["frac_low"], r["frac_high"] = fractions(w)
+        r["s_per_bio_s"] = r["run"] / args.duration
+        r["hist"] = np.histogram(w / GMAX, bins=10, range=(0, 1))[0].tolist()
+        res[impl] = {**r, "_w": w}
+        print(f"{impl:14s} setup {r['setup']:.2f} s  compile {r['compile']:.2f} s  "
+              f"{r['s_per_bio_s']:.3f} s/bio-s  peak +{r['peak_mb']:.0f} MiB  "
+              f"w<=0.1gmax {r['frac_low']:.2f}  w>=0.9gmax {r['frac_high']:.2f}", flush=True)
+    for ours in (k for k in res if k.startswith("ours")):
+        for peer in (k for k in res if k.startswith("brian2")):
+            ks = ks_2samp(res[ours]["_w"], res[peer]["_w"]).statistic
+            ratio = res[ours]["run"] / res[peer]["run"]
+            res[ours][f"vs {peer}"] = {"run_ratio": ratio, "ks": float(ks)}
+            print(f"{ours} / {peer}: run ratio {ratio:.3f}, KS distance of final weights "
+                  f"{ks:.3f}")
+    if args.json:
+        clean = {k: {kk: vv for kk, vv in v.items() if kk != "_w"} for k, v in res.items()}
+        Path(args.json).write_text(json.dumps({"args": vars(args), "results": clean}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

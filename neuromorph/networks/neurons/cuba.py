@@ -1,0 +1,114 @@
+"""Current-based LIF neuron (NIR ``CubaLIF``; snnTorch ``Synaptic``).
+
+Continuous time (SI units; ``tau_syn``, ``tau_mem`` in s):
+
+    tau_syn dI/dt = -I + w_in x
+    tau_mem dv/dt = (v_leak - v) + r I,    spike when v > v_threshold, then reset
+
+Discretised (:mod:`neuromorph.networks.discretize`) as ``I <- alpha_syn I + g_syn x`` and
+``v <- alpha_mem v + g_mem I + b_mem`` (the membrane uses the *new* current, as snnTorch does).
+The kernels integrate the scaled current ``i_k = g_mem I + b_mem`` (exact rewrite), so the
+state handed in and out is the physical current ``I``.
+
+snnTorch mapping: ``Synaptic(alpha, beta)`` == ``CubaLIF.from_snntorch(alpha, beta)``, i.e.
+``dt = 1``, ``tau_syn = 1/(1-alpha)``, ``w_in = tau_syn``, ``tau_mem = 1/(1-beta)``,
+``r = tau_mem``, ``v_leak = 0``. Exception: snnTorch's *zero* reset with ``reset_delay=True``
+also discards the input of the step after a spike (``mem = (1 - reset) (beta mem + syn)``);
+here the delayed zero reset acts on the previous membrane only, as in ``Leaky``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor
+
+from neuromorph.networks.discretize import (
+    leaky_coefficients,
+    synapse_coefficients,
+    tau_from_decay,
+)
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.sim.kernels import cuba_lif_multistep
+
+Num = float | Tensor
+
+
+class CubaLIFState(NamedTuple):
+    """Synaptic current ``i`` and membrane ``v``, each ``[B, *F]``."""
+
+    i: Tensor
+    v: Tensor
+
+
+class CubaLIF(NeuronBase):
+    """Current-based LIF layer over ``[T, B, *F]`` (see the module docstring).
+
+    ``learn_tau`` makes ``tau_syn`` and ``tau_mem`` trainable; ``learn_threshold`` the threshold.
+    """
+
+    def __init__(
+        self,
+        shape: Shape = None,
+        *,
+        dt: float,
+        tau_syn: Num = 5e-3,
+        tau_mem: Num = 20e-3,
+        r: Num = 1.0,
+        w_in: Num = 1.0,
+        v_leak: Num = 0.0,
+        v_threshold: Num = 1.0,
+        v_reset: float = 0.0,
+        learn_tau: bool = False,
+        learn_threshold: bool = False,
+        **options,
+    ) -> None:
+        super().__init__(shape, dt=dt, v_reset=v_reset, **options)
+        self._add("tau_syn", tau_syn, learn_tau, positive=True)
+        self._add("tau_mem", tau_mem, learn_tau, positive=True)
+        self._add("r", r)
+        self._add("w_in", w_in)
+        self._add("v_leak", v_leak)
+        self._add("v_threshold", v_threshold, learn_threshold)
+
+    def forward(
+        self, x: Tensor, state: CubaLIFState | None = None, *,
+        return_v: bool = False, return_state: bool = False,
+    ) -> Tensor | NeuronOutput:
+        x3, feat = self._flatten(x)
+        a_syn, g_syn = synapse_coefficients(self.tau_syn, self.dt, self.method, self.w_in)
+        a_mem, g_mem, b_mem = leaky_coefficients(
+            self.tau_mem, self.r, self.v_leak, self.dt, self.method, name="tau_mem"
+        )
+        a_syn, g_syn, a_mem, g_mem, b_mem, theta = (
+            self.per_neuron(q, feat, x3) for q in (a_syn, g_syn, a_mem, g_mem, b_mem,
+                                                 self.v_threshold)
+        )
+        xin = self.maybe_affine(x3, g_mem * g_syn, (1.0 - a_syn) * b_mem)
+        i0 = self.state_in(None if state is None else state.i, x3, "i")
+        i0 = i0 * g_mem + b_mem
+        v0 = self.state_in(None if state is None else state.v, x3, "v")
+        s, i, v = cuba_lif_multistep(xin, i0, v0, a_syn, a_mem, theta,
+                                     trace=return_v, backend=self.backend,
+                                     **self.kernel_options())
+        B = x.shape[1]
+        i_last = i[-1] if return_v else i
+        v_last = v[-1] if return_v else v
+        st = CubaLIFState(((i_last - b_mem) / g_mem).reshape(B, *feat), v_last.reshape(B, *feat))
+        return self.output(s.reshape(x.shape), v.reshape(x.shape) if return_v else None, st,
+                           return_v, return_state)
+
+    @classmethod
+    def from_snntorch(
+        cls, alpha: float, beta: float, shape: Shape = None, *, threshold: float = 1.0,
+        reset_mechanism: str = "subtract", reset_delay: bool = True,
+        surrogate: str = "arctan", scale: float | None = None, **kwargs,
+    ) -> CubaLIF:
+        """The CuBa-LIF that reproduces ``snntorch.Synaptic(alpha, beta, ...)``."""
+        tau_syn, tau_mem = tau_from_decay(alpha, 1.0), tau_from_decay(beta, 1.0)
+        return cls(shape, dt=1.0, tau_syn=tau_syn, w_in=tau_syn, tau_mem=tau_mem, r=tau_mem,
+                   v_threshold=threshold, reset=reset_mechanism, reset_delay=reset_delay,
+                   detach_reset=reset_delay, surrogate=surrogate, scale=scale, **kwargs)
+
+
+__all__ = ["CubaLIF", "CubaLIFState"]

@@ -1,0 +1,158 @@
+"""Leaky integrate-and-fire neuron (NIR ``LIF``).
+
+Continuous time (SI units: ``tau`` in s, ``v`` in V, ``r`` in ohm, ``I`` in A):
+
+    tau dv/dt = (v_leak - v) + r I,    spike when v > v_threshold, then reset
+
+Discretised with step ``dt`` by :mod:`neuromorph.networks.discretize`
+(``v <- alpha v + gain I + bias``), then run by the multi-step kernels of
+:mod:`neuromorph.sim.kernels` (see there for the reset variants and their exact equations).
+
+snnTorch mapping: ``snntorch.Leaky(beta, threshold, reset_mechanism, reset_delay)`` equals
+``LIF.from_snntorch(...)``, i.e. ``dt = 1``, ``tau = 1 / (1 - beta)``, ``r = tau`` (unit gain),
+``v_leak = 0``, Euler, and ``detach_reset = reset_delay`` (snnTorch detaches the delayed reset).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from neuromorph.networks.discretize import leaky_coefficients, tau_from_decay
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.sim.kernels import lif_multistep
+from neuromorph.sim.kernels.reference import lif_step_reference
+
+Num = float | Tensor
+
+
+class LIFState(NamedTuple):
+    """Membrane potential ``v`` ``[B, *F]`` (V)."""
+
+    v: Tensor
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """NIR LIF parameters plus the simulation options.
+
+    ``options`` holds the kernel keywords ``reset``, ``reset_delay``, ``detach_reset``,
+    ``surrogate`` and ``scale`` (see :func:`neuromorph.sim.kernels.lif_multistep`).
+    """
+
+    tau: Num = 20e-3
+    r: Num = 1.0
+    v_leak: Num = 0.0
+    v_threshold: Num = 1.0
+    v_reset: float = 0.0
+    method: str = "euler"
+    options: dict = field(default_factory=dict)
+
+
+def _coefficients(
+    p: LIFParams, dt: float, feat: tuple[int, ...], like: Tensor
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    alpha, gain, bias = leaky_coefficients(p.tau, p.r, p.v_leak, dt, p.method)
+    return tuple(NeuronBase.per_neuron(q, feat, like) for q in (alpha, gain, bias, p.v_threshold))
+
+
+def lif_forward(
+    x: Tensor, state: LIFState | None, p: LIFParams, dt: float, *,
+    return_v: bool = False, backend: str = "auto",
+) -> tuple[Tensor, LIFState, Tensor | None]:
+    """Functional multi-step LIF on ``x`` ``[T, B, *F]``. Returns ``(spikes, final state, v)``
+    where ``v`` is the membrane trace ``[T, B, *F]`` when ``return_v`` else ``None``."""
+    T, B, feat = x.shape[0], x.shape[1], x.shape[2:]
+    x3 = x.reshape(T, B, -1)
+    alpha, gain, bias, theta = _coefficients(p, dt, tuple(feat), x3)
+    xin = NeuronBase.maybe_affine(x3, gain, bias)
+    v0 = NeuronBase.state_in(None if state is None else state.v, x3, "v")
+    s, v = lif_multistep(xin, v0, alpha, theta, v_reset=p.v_reset, trace=return_v,
+                         backend=backend, **p.options)
+    v_last = v[-1] if return_v else v
+    return (s.reshape(x.shape), LIFState(v_last.reshape(B, *feat)),
+            v.reshape(x.shape) if return_v else None)
+
+
+def lif_step(
+    x: Tensor, state: LIFState | None, p: LIFParams, dt: float
+) -> tuple[Tensor, LIFState]:
+    """One LIF step on ``x`` ``[B, *F]`` (plain autograd; used inside recurrent loops)."""
+    alpha, gain, bias = leaky_coefficients(p.tau, p.r, p.v_leak, dt, p.method)
+    v = torch.zeros_like(x) if state is None else state.v
+    s, v = lif_step_reference(gain * x + bias, v, alpha, torch.as_tensor(p.v_threshold).to(x),
+                              v_reset=p.v_reset, **p.options)
+    return s, LIFState(v)
+
+
+class LIF(NeuronBase):
+    """LIF neuron layer over ``[T, B, *F]``; ``shape`` = ``F`` for per-neuron parameters.
+
+    ``learn_tau`` / ``learn_threshold`` make ``tau`` / ``v_threshold`` trainable parameters.
+    ``forward(x, state=None, return_v=False, return_state=False)`` returns the spikes, or a
+    :class:`NeuronOutput` ``(spikes, v trace, LIFState)`` when asked for more.
+    """
+
+    def __init__(
+        self,
+        shape: Shape = None,
+        *,
+        dt: float,
+        tau: Num = 20e-3,
+        r: Num = 1.0,
+        v_leak: Num = 0.0,
+        v_threshold: Num = 1.0,
+        v_reset: float = 0.0,
+        learn_tau: bool = False,
+        learn_threshold: bool = False,
+        **options,
+    ) -> None:
+        super().__init__(shape, dt=dt, v_reset=v_reset, **options)
+        self._add("tau", tau, learn_tau, positive=True)
+        self._add("r", r)
+        self._add("v_leak", v_leak)
+        self._add("v_threshold", v_threshold, learn_threshold)
+
+    def kernel_coefficients(
+        self, feat: tuple[int, ...], like: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """``(alpha, gain, bias, theta)`` as ``[N]`` tensors (``like``'s dtype and device) for
+        features ``feat`` (``N = prod(feat)``)."""
+        return _coefficients(self.params(), self.dt, feat, like)
+
+    def params(self) -> LIFParams:
+        opts = self.kernel_options()
+        del opts["v_reset"]
+        return LIFParams(self.tau, self.r, self.v_leak, self.v_threshold, self.v_reset,
+                         self.method, opts)
+
+    def forward(
+        self, x: Tensor, state: LIFState | None = None, *,
+        return_v: bool = False, return_state: bool = False,
+    ) -> Tensor | NeuronOutput:
+        self._flatten(x)
+        s, st, v = lif_forward(x, state, self.params(), self.dt, return_v=return_v,
+                               backend=self.backend)
+        return self.output(s, v, st, return_v, return_state)
+
+    def step(self, x: Tensor, state: LIFState | None = None) -> tuple[Tensor, LIFState]:
+        """One step on ``x`` ``[B, *F]`` (for recurrent loops)."""
+        return lif_step(x, state, self.params(), self.dt)
+
+    @classmethod
+    def from_snntorch(
+        cls, beta: float, shape: Shape = None, *, threshold: float = 1.0,
+        reset_mechanism: str = "subtract", reset_delay: bool = True,
+        surrogate: str = "arctan", scale: float | None = None, **kwargs,
+    ) -> LIF:
+        """The LIF that reproduces ``snntorch.Leaky(beta, threshold, ...)`` exactly."""
+        tau = tau_from_decay(beta, 1.0)
+        return cls(shape, dt=1.0, tau=tau, r=tau, v_threshold=threshold, reset=reset_mechanism,
+                   reset_delay=reset_delay, detach_reset=reset_delay, surrogate=surrogate,
+                   scale=scale, **kwargs)
+
+
+__all__ = ["LIF", "LIFParams", "LIFState", "lif_forward", "lif_step"]
