@@ -22,6 +22,13 @@ EXPERIMENTS: dict[str, str] = {
     "stdp-song2000": "neuromorph.experiments.stdp_song2000",
     "snn-randman": "neuromorph.experiments.snn_randman",
     "snn-digits": "neuromorph.experiments.snn_digits",
+    "deploy-digits": "neuromorph.experiments.deploy_digits",
+    "oja-pca": "neuromorph.experiments.oja_pca",
+    "bcm-selectivity": "neuromorph.experiments.bcm_selectivity",
+    "stdp-window": "neuromorph.experiments.stdp_window",
+    "diehl-cook-digits": "neuromorph.experiments.diehl_cook_digits",
+    "rstdp-task": "neuromorph.experiments.rstdp_task",
+    "hebbian-physical": "neuromorph.experiments.hebbian_physical",
 }
 
 

@@ -39,6 +39,8 @@ class PhyLLConfig(ExperimentConfig):
     twin_mismatch: float = 0.3
     eval_every: int = 10
     methods: tuple[str, ...] = tuple(METHODS)
+    threads: int = 1  # torch CPU threads; these small tensors run fastest on one
+
 
     def __post_init__(self) -> None:
         check_system(self)
@@ -55,6 +57,7 @@ class PhyLLConfig(ExperimentConfig):
         bad = [m for m in self.methods if m not in METHODS]
         self.check(not bad, f"unknown methods {bad}; choose from {list(METHODS)}")
         self.check(bool(self.methods), "methods must not be empty")
+        self.check(self.threads >= 1, f"threads must be >= 1, got {self.threads}")
         if self.system == "measured-acoustic":
             self.check(self.width == 20, "the measured acoustic layer needs width=20")
             self.check(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from neuromorph.data.vowels import Split
@@ -63,6 +64,7 @@ def run_methods_over_seeds(
 ) -> Path:
     """Train every method in ``cfg.methods`` for ``cfg.seeds`` seeds; write metrics and plots."""
     run = RunDir(out_dir, name, cfg)
+    torch.set_num_threads(cfg.threads)
     settings = settings_from(cfg)
     seeds = [cfg.seed + i for i in range(cfg.seeds)]
     results: dict[str, list[MethodResult]] = {m: [] for m in cfg.methods}

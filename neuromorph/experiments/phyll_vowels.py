@@ -31,6 +31,7 @@ class Config(PhyLLConfig):
     epochs: int = 60
     inner_steps: int = 20
     lr: float = 2e-3
+    supervised_steps: int = 100
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,0 +1,107 @@
+"""The plasticity studies end to end on tiny configs, plus their config validation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from neuromorph import experiments
+from neuromorph.experiments.config import ConfigError
+
+STUDIES = ("oja-pca", "bcm-selectivity", "stdp-window", "diehl-cook-digits", "rstdp-task",
+           "hebbian-physical")
+
+
+def _run(name: str, overrides: dict, tmp_path) -> tuple[dict, set[str]]:
+    out = experiments.run(name, overrides, tmp_path / name, progress=False)
+    meta = yaml.safe_load((out / "config.yaml").read_text())
+    assert meta["experiment"] == name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(isinstance(v, float) for v in metrics.values())
+    files = {p.name for p in out.iterdir()}
+    assert {"config.yaml", "metrics.json", "results.txt", "model.pt"} <= files
+    assert any(f.endswith(".png") for f in files)
+    return metrics, files
+
+
+def test_registered_with_one_line_summaries():
+    for name in STUDIES:
+        module = experiments.load(name)
+        assert module.SUMMARY and "\n" not in module.SUMMARY
+        assert module.Config().seed == 0  # defaults validate
+
+
+def test_oja_pca_converges_below_5_degrees(tmp_path):
+    m, files = _run("oja-pca", {"dim": "5", "components": "2", "samples": "8000",
+                                "eval_every": "400"}, tmp_path)
+    assert m["converged"] == 1.0
+    assert m["oja_angle_deg"] < 5 and m["sanger_max_angle_deg"] < 5
+    assert m["oja_weight_norm"] == pytest.approx(1.0, abs=0.05)
+    assert {"angles.png", "weights.png"} <= files
+
+
+def test_bcm_neurons_become_selective(tmp_path):
+    m, _ = _run("bcm-selectivity", {"neurons": "4", "patterns": "3", "dim": "12",
+                                    "active": "4", "steps": "5000"}, tmp_path)
+    assert m["selectivity_mean"] > 0.8 > m["selectivity_initial_mean"]
+    assert m["fraction_selective"] >= 0.75
+
+
+def test_stdp_window_matches_the_analytic_curves(tmp_path):
+    m, files = _run("stdp-window", {"dt": "1e-3", "pairings": "2", "max_lag": "0.04",
+                                    "lag_step": "0.004", "sweep_pairings": "8",
+                                    "sweep_frequencies": "1,40"}, tmp_path)
+    for rule in ("pair_all_to_all", "pair_nearest", "triplet"):
+        assert m[f"{rule}_max_rel_deviation"] < 1e-9
+    assert m["pair_all_to_all_engine_vs_dense_max_abs"] < 1e-12
+    assert m["pair_all_to_all_ltp_peak"] == pytest.approx(0.01)
+    assert abs(m["triplet_ltp_peak"]) < 1e-4  # minimal model: no potentiation at 1 Hz
+    assert m["sweep_triplet_plus10ms_40hz"] > m["sweep_triplet_plus10ms_1hz"]
+    assert m["sweep_max_abs_deviation"] < 1e-12
+    assert {"window.png", "frequency_dependence.png"} <= files
+
+
+def test_diehl_cook_tiny_run_beats_chance(tmp_path):
+    m, files = _run("diehl-cook-digits", {"neuron_counts": "10,20", "train_subset": "160",
+                                          "epochs": "1", "n_steps": "50",
+                                          "eval_batch": "400"}, tmp_path)
+    assert m["test_accuracy_n10"] > 0.2 and m["test_accuracy_n20"] > 0.2  # chance is 0.1
+    assert m["test_accuracy"] == m["test_accuracy_n20"]
+    assert {"accuracy_vs_neurons.png", "weights.png"} <= files
+
+
+def test_rstdp_learns_the_association_and_is_reproducible(tmp_path):
+    overrides = {"patterns": "2", "trials": "320", "eval_every": "5", "eval_trials": "100",
+                 "n_steps": "60"}
+    m, files = _run("rstdp-task", overrides, tmp_path)
+    assert m["final_accuracy"] >= 0.9 and m["own_weight_mean"] > m["other_weight_mean"]
+    again = experiments.run("rstdp-task", overrides, tmp_path / "again", progress=False)
+    assert json.loads((again / "metrics.json").read_text()) == m
+    saved = torch.load(again / "model.pt", weights_only=False)
+    assert saved["weights"].shape == (2, 30)
+
+
+def test_hebbian_physical_tiny_run(tmp_path):
+    m, files = _run("hebbian-physical", {"hidden": "16", "epochs": "2", "eval_every": "1",
+                                         "phyll_epochs": "2", "label_draws": "1"}, tmp_path)
+    for key in ("softhebb", "random_features", "phyll", "linear_readout", "linear_raw"):
+        assert 0.0 <= m[f"{key}_test_accuracy"] <= 1.0
+    assert m["softhebb_test_accuracy"] > 0.5  # 16 neurons, 2 epochs; chance is 0.1
+    assert m["softhebb_physical_queries"] > 0 and m["linear_raw_physical_queries"] == 0
+    assert {"accuracy.png", "softhebb_weights.png"} <= files
+
+
+@pytest.mark.parametrize("name,key,value", [
+    ("oja-pca", "components", "0"),
+    ("bcm-selectivity", "patterns", "1"),
+    ("stdp-window", "lag_step", "0.0013"),
+    ("diehl-cook-digits", "neuron_counts", "5"),
+    ("rstdp-task", "rate_on", "2000"),
+    ("hebbian-physical", "system", "laser"),
+])
+def test_bad_configs_are_clear_errors(name, key, value, tmp_path):
+    with pytest.raises(ConfigError):
+        experiments.run(name, {key: value}, tmp_path / "bad", progress=False)
