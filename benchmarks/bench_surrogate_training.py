@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from neuromorph.networks.spiking_layers import SpikingLinear  # noqa: E402
 
 BETA = 0.95  # per-step membrane decay of every model
+GRAD_TOL = 1e-5  # relative weight-gradient agreement required with every peer
 Step = Callable[[], None]
 
 
@@ -332,7 +333,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 rows.append(row)
                 print(f"{peer:13s}{case:14s}{n:6d}{row['ours_ms']:10.1f}{row['peer_ms']:10.1f}"
                       f"{row['ours_ms'] / row['peer_ms']:7.3f}{paired:7.3f}{m_o:10.1f}{m_p:10.1f}"
-                      f"{m_o / max(m_p, 1e-9):10.3f}{rel:10.1e}{flips:6d}{rate:6.3f}", flush=True)
+                      f"{m_o / max(m_p, 1e-9):10.3f}{rel:10.1e}{flips:6d}{rate:6.3f}"
+                      f"{'' if rel <= GRAD_TOL else '  GRADIENTS DISAGREE'}", flush=True)
     for n in sizes:
         floor = matmul_floor(n, T, a.batch, a.repeats, a.device) * 1e3
         print(f"# matmul floor n={n}: Linear fwd + weight grad alone {floor:.1f} ms")

@@ -209,3 +209,16 @@ def test_fused_second_backward_needs_recompute():
     g1 = torch.autograd.grad(s.sum(), w, retain_graph=True)[0]
     g2 = torch.autograd.grad(s.sum(), w)[0]
     torch.testing.assert_close(g1, g2)
+
+
+def test_kernel_threads_restores_the_thread_count(monkeypatch):
+    import neuromorph.sim.kernels.cpu_lif as cpu_lif
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(cpu_lif, "KERNEL_THREADS", 1)
+    with cpu_lif.kernel_threads():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    monkeypatch.setattr(cpu_lif, "KERNEL_THREADS", 0)  # 0: leave torch's setting alone
+    with cpu_lif.kernel_threads():
+        assert torch.get_num_threads() == before

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from neuromorph.sim.kernels.cpu_lif import (
     LIFConfig,
+    kernel_threads,
     lif_backward,
     lif_forward,
     recompute_charge,
@@ -34,6 +35,11 @@ class _CubaFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, i0, v0, alpha_syn, alpha_mem, theta, cfg, trace):  # type: ignore[override]
+        with kernel_threads():
+            return _CubaFunction._forward(ctx, x, i0, v0, alpha_syn, alpha_mem, theta, cfg, trace)
+
+    @staticmethod
+    def _forward(ctx, x, i0, v0, alpha_syn, alpha_mem, theta, cfg, trace):  # noqa: ANN001
         cur = _current_scan(x, i0, alpha_syn)
         keep = trace
         s, h, v = lif_forward(cur, v0, alpha_mem, theta, cfg, trace,
@@ -50,6 +56,11 @@ class _CubaFunction(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, gs, gi, gv):  # type: ignore[override]
+        with kernel_threads():
+            return _CubaFunction._backward(ctx, gs, gi, gv)
+
+    @staticmethod
+    def _backward(ctx, gs, gi, gv):  # noqa: ANN001
         first, h, i0, v0, alpha_syn, alpha_mem, theta = ctx.saved_tensors
         n_x, n_i0, n_v0, n_as, n_am, n_th = ctx.needs_input_grad[:6]
         if gs is None and gv is None and gi is None:

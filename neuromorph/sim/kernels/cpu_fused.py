@@ -20,7 +20,7 @@ import math
 import torch
 from torch import Tensor
 
-from neuromorph.sim.kernels.cpu_lif import LIFConfig, lif_backward, lif_forward
+from neuromorph.sim.kernels.cpu_lif import LIFConfig, kernel_threads, lif_backward, lif_forward
 from neuromorph.sim.kernels.reference import check_kernel_inputs
 
 
@@ -59,7 +59,8 @@ class _LinearLIF(torch.autograd.Function):
             out = None if buf is None else buf[: (t1 - t0) * B]
             x = _current(inp2[rows], weight, bias, out, affine).view(t1 - t0, B, N)
             starts.append(v)
-            _, h, v = lif_forward(x, v, alpha, theta, cfg, False, h_out=x, s_out=s[t0:t1])
+            with kernel_threads():
+                _, h, v = lif_forward(x, v, alpha, theta, cfg, False, h_out=x, s_out=s[t0:t1])
             hs.append(h if not recompute or t1 == T else None)  # the last chunk is kept
         ctx.save_for_backward(inp, weight, bias, alpha, theta)
         ctx.starts, ctx.hs, ctx.spans = starts, hs, spans
@@ -90,8 +91,9 @@ class _LinearLIF(torch.autograd.Function):
                     buf = inp.new_empty((ctx.spans[0][1] - ctx.spans[0][0]) * B, N)
                 x = _current(inp2[rows], weight, bias, buf[:n_rows], ctx.affine)
                 x = x.view(t1 - t0, B, N)
-                _, h, _ = lif_forward(x, ctx.starts[k], alpha, theta, ctx.cfg, False, h_out=x,
-                                      s_out=s_scratch.expand(t1 - t0, B, N))
+                with kernel_threads():
+                    _, h, _ = lif_forward(x, ctx.starts[k], alpha, theta, ctx.cfg, False,
+                                          h_out=x, s_out=s_scratch.expand(t1 - t0, B, N))
             else:
                 h, ctx.hs[k] = ctx.hs[k], None  # handed over: the backward overwrites it
                 if h is None:
@@ -101,17 +103,19 @@ class _LinearLIF(torch.autograd.Function):
                     )
             if gs is None and carry is None:
                 continue
-            g, carry, dal, dth = lif_backward(
-                None if gs is None else gs[t0:t1], carry, h, ctx.starts[k], alpha, theta,
-                ctx.cfg, (True, True, n_al, n_th), inplace=True,
-            )
+            with kernel_threads():
+                g, carry, dal, dth = lif_backward(
+                    None if gs is None else gs[t0:t1], carry, h, ctx.starts[k], alpha, theta,
+                    ctx.cfg, (True, True, n_al, n_th), inplace=True,
+                )
             if dal is not None:
                 d_al += dal
             if dth is not None:
                 d_th += dth
             g2 = g.view(n_rows, N)
             if ctx.affine[0] is not None:
-                g2.mul_(ctx.affine[0])  # through the input gain
+                with kernel_threads():
+                    g2.mul_(ctx.affine[0])  # through the input gain
             if n_w:
                 d_w = g2.t() @ inp2[rows] if d_w is None else d_w.addmm_(g2.t(), inp2[rows])
             if n_b:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from neuromorph.sim.kernels.cpu_lif import kernel_threads
+
 
 class _LinearScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, v0: Tensor, alpha: Tensor) -> Tensor:  # type: ignore[override]
         v = torch.empty_like(x)
         prev = v0
-        for t in range(x.shape[0]):
-            prev = torch.addcmul(x[t], alpha, prev, out=v[t])
+        with kernel_threads():
+            for t in range(x.shape[0]):
+                prev = torch.addcmul(x[t], alpha, prev, out=v[t])
         ctx.save_for_backward(v, v0, alpha)
         return v
 
@@ -25,8 +28,9 @@ class _LinearScan(torch.autograd.Function):
         v, v0, alpha = ctx.saved_tensors
         g = gv.clone(memory_format=torch.contiguous_format)
         a = alpha.expand_as(v[0])
-        for t in range(g.shape[0] - 1, 0, -1):
-            g[t - 1].addcmul_(a, g[t])
+        with kernel_threads():
+            for t in range(g.shape[0] - 1, 0, -1):
+                g[t - 1].addcmul_(a, g[t])
         dv0 = _sum_to(alpha * g[0], v0.shape) if ctx.needs_input_grad[1] else None
         dalpha = None
         if ctx.needs_input_grad[2]:
