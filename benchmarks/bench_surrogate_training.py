@@ -41,7 +41,8 @@ Step = Callable[[], None]
 
 
 # ------------------------------------------------------------------ peers
-# Each peer: () -> (ours_kwargs, input_scale, make_e2e(lin) -> f(x), make_neuron() -> f(cur)).
+# Each peer: () -> (ours_kwargs, input_scale, make_e2e(lin) -> f(x),
+# make_neuron(device) -> f(cur)); the peer's modules live on the benchmark's device.
 # ours_kwargs configure neuromorph's LIF to the peer's semantics; models are built once per case.
 def _snntorch() -> tuple:
     import snntorch as snn
@@ -53,15 +54,15 @@ def _snntorch() -> tuple:
 
     def make_e2e(lin: nn.Linear) -> Callable:
         net = nn.Sequential(lin, snn.Leaky(beta=BETA, spike_grad=surrogate.atan(),
-                                           init_hidden=True))
+                                           init_hidden=True)).to(lin.weight.device)
 
         def run(x: torch.Tensor) -> torch.Tensor:
             sutils.reset(net)  # the idiom: Linear and Leaky step by step
             return torch.stack([net(x[t]) for t in range(x.shape[0])])
         return run
 
-    def make_neuron() -> Callable:
-        lif = snn.Leaky(beta=BETA, spike_grad=surrogate.atan())
+    def make_neuron(device: str) -> Callable:
+        lif = snn.Leaky(beta=BETA, spike_grad=surrogate.atan()).to(device)
 
         def run(cur: torch.Tensor) -> torch.Tensor:
             mem, out = torch.zeros_like(cur[0]), []
@@ -81,9 +82,9 @@ def _spikingjelly() -> tuple:
     ours = dict(dt=1.0, tau=tau, r=tau, reset="zero", reset_delay=False, detach_reset=False,
                 surrogate="arctan")
 
-    def make_neuron() -> Callable:
+    def make_neuron(device: str) -> Callable:
         sn = neuron.LIFNode(tau=tau, decay_input=False, v_reset=0.0, detach_reset=False,
-                            surrogate_function=surrogate.ATan(), step_mode="m")
+                            surrogate_function=surrogate.ATan(), step_mode="m").to(device)
 
         def run(cur: torch.Tensor) -> torch.Tensor:
             functional.reset_net(sn)
@@ -91,7 +92,7 @@ def _spikingjelly() -> tuple:
         return run
 
     def make_e2e(lin: nn.Linear) -> Callable:
-        sn = make_neuron()
+        sn = make_neuron(lin.weight.device)
         return lambda x: sn(lin(x))
 
     return ours, 1.0, make_e2e, make_neuron
@@ -105,10 +106,11 @@ def _norse() -> tuple:
     ours = dict(dt=dt, tau=tau, r=1.0, reset="zero", reset_delay=False, detach_reset=False,
                 surrogate="fast_sigmoid", scale=1.0)  # Norse's SuperSpike: 1 / (|u| + 1)^2
 
-    def make_neuron() -> Callable:
-        p = LIFBoxParameters(tau_mem_inv=torch.as_tensor(1 / tau), v_th=torch.as_tensor(1.0),
-                             v_reset=torch.as_tensor(0.0), method="super")
-        cell = LIFBoxCell(p, dt=dt)
+    def make_neuron(device: str) -> Callable:
+        p = LIFBoxParameters(tau_mem_inv=torch.as_tensor(1 / tau, device=device),
+                             v_th=torch.as_tensor(1.0, device=device),
+                             v_reset=torch.as_tensor(0.0, device=device), method="super")
+        cell = LIFBoxCell(p, dt=dt).to(device)
 
         def run(cur: torch.Tensor) -> torch.Tensor:
             state, out = None, []
@@ -119,7 +121,7 @@ def _norse() -> tuple:
         return run
 
     def make_e2e(lin: nn.Linear) -> Callable:
-        run = make_neuron()
+        run = make_neuron(lin.weight.device)
         return lambda x: run(lin(x))
 
     # Norse scales the input by dt / tau: scale it up so that the neurons fire.
@@ -165,7 +167,7 @@ def build_case(peer: str, case: str, n: int, T: int, B: int, device: str,
         with torch.no_grad():
             cur = layer.synapse(x)
         cur_o, cur_p = cur.clone().requires_grad_(), cur.clone().requires_grad_()
-        peer_neuron = make_neuron()
+        peer_neuron = make_neuron(device)
 
         def ours() -> torch.Tensor:
             return neuron(cur_o)
@@ -280,8 +282,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--peers", nargs="*", default=list(PEERS))
-    ap.add_argument("--cases", nargs="*", default=["e2e", "e2e_recompute", "neuron"],
-                    choices=["e2e", "e2e_recompute", "neuron"])
+    ap.add_argument("--cases", nargs="*", choices=["e2e", "e2e_recompute", "neuron"],
+                    help="default: all on CPU; e2e and neuron on CUDA (recompute is CPU-only)")
     ap.add_argument("--threads", type=int, default=0,
                     help="torch intra-op threads for every library (0: torch's default)")
     ap.add_argument("--no-memory", action="store_true")
@@ -296,6 +298,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         return []
     if a.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device available")
+    cases = a.cases or (["e2e", "e2e_recompute", "neuron"] if a.device == "cpu"
+                        else ["e2e", "neuron"])
     sizes = a.sizes or ([512, 1024, 2048] if a.device == "cpu" else [4096, 16384])
     T = a.T or (100 if a.device == "cpu" else 500)
     dev_name = torch.cuda.get_device_name() if a.device == "cuda" else "cpu"
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             print(f"{peer:13s}skipped: not installed ({err})")
             continue
         for n in sizes:
-            for case in a.cases:
+            for case in cases:
                 ours, theirs, grads, _ = build_case(peer, case, n, T, a.batch, a.device)
                 rel, flips, rate = grads()
                 t_o, t_p = time_pair(ours, theirs, a.repeats, a.device)
@@ -321,8 +325,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 m_o = m_p = float("nan")
                 if not a.no_memory:
                     args = (peer, case, n, T, a.batch, a.device)
-                    m_o = memory_in_subprocess(*args[:2], "ours", *args[2:], threads=a.threads)
-                    m_p = memory_in_subprocess(*args[:2], "peer", *args[2:], threads=a.threads)
+                    if a.device == "cuda":  # the CUDA allocator's peak is exact in-process
+                        m_o = measure_memory(*args[:2], "ours", *args[2:])
+                        m_p = measure_memory(*args[:2], "peer", *args[2:])
+                    else:
+                        m_o = memory_in_subprocess(*args[:2], "ours", *args[2:],
+                                                   threads=a.threads)
+                        m_p = memory_in_subprocess(*args[:2], "peer", *args[2:],
+                                                   threads=a.threads)
                 paired = statistics.median(o / p for o, p in zip(t_o, t_p, strict=True))
                 row = dict(peer=peer, case=case, n=n, T=T, batch=a.batch, device=dev_name,
                            ours_ms=min(t_o) * 1e3, peer_ms=min(t_p) * 1e3, paired_ratio=paired,

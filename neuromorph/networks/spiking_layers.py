@@ -29,7 +29,7 @@ from neuromorph.networks.neurons import (
     NeuronOutput,
     make_neuron,
 )
-from neuromorph.sim.kernels.cpu_fused import linear_lif_multistep
+from neuromorph.sim.kernels import linear_lif
 
 _STATE = {LIF: LIFState, IF: IFState}
 
@@ -59,10 +59,11 @@ class SpikingLinear(nn.Module):
     remaining keywords (``dt`` is required) go to it, with per-neuron parameters of shape
     ``out_features``.
 
-    On CPU, LIF and IF layers run the fused Linear + neuron op
-    (:func:`~neuromorph.sim.kernels.cpu_fused.linear_lif_multistep`, unless ``return_v``): the
-    synaptic current never exists as a separate ``[T, B, N]`` tensor. ``recompute=True``
-    additionally stores nothing of that size for the backward (one more matmul instead).
+    LIF and IF layers run the fused Linear + neuron op (:func:`~neuromorph.sim.kernels.linear_lif`,
+    unless ``return_v``): on CPU the fused torch path, on CUDA the Triton one. The synaptic current
+    never exists as a separate ``[T, B, N]`` tensor (the charge overwrites it in place).
+    ``recompute=True`` additionally stores nothing of that size for the backward (one more
+    matmul instead; torch path, on any device).
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
@@ -72,15 +73,14 @@ class SpikingLinear(nn.Module):
         self.neuron = make_neuron(neuron, out_features, **neuron_kwargs)
         self.recompute = bool(recompute)
 
-    def _fusable(self, x: Tensor, return_v: bool) -> bool:
+    def _fusable(self, return_v: bool) -> bool:
         n = self.neuron
-        return (not return_v and not x.is_cuda and isinstance(n, (LIF, IF))
-                and n.backend in ("auto", "cpu"))
+        return not return_v and isinstance(n, (LIF, IF)) and n.backend != "reference"
 
     def forward(self, x: Tensor, state: object = None, *, return_v: bool = False,
                 return_state: bool = False) -> Tensor | NeuronOutput:
         _check_time_major(x, type(self).__name__)
-        if not self._fusable(x, return_v):
+        if not self._fusable(return_v):
             cur = self.synapse(x)  # [T, B, in] @ W^T: one matmul over all T * B rows
             return self.neuron(cur, state, return_v=return_v, return_state=return_state)
         return self._fused(x, state, return_state)
@@ -99,8 +99,8 @@ class SpikingLinear(nn.Module):
         elif not _is_identity(gain, bias):
             affine = dict(gain=gain, shift=bias)
         v0 = n.state_in(None if state is None else state.v, like, "v")
-        s, v = linear_lif_multistep(x, w, b, v0, alpha, theta, recompute=self.recompute,
-                                    **affine, **n.kernel_options())
+        s, v = linear_lif(x, w, b, v0, alpha, theta, backend=n.backend,
+                          recompute=self.recompute, **affine, **n.kernel_options())
         return NeuronBase.output(s, None, _STATE[type(n)](v), False, return_state)
 
 

@@ -108,7 +108,10 @@ def test_torch_backend_with_triton_event_kernels():
     interpreted = isinstance(propagate_kernel, InterpretedFunction)
     if not interpreted and not torch.cuda.is_available():
         pytest.skip("Triton kernels need CUDA or TRITON_INTERPRET=1")
-    a, ma = build("numpy", n=30)
+    # Poisson inputs draw from the generator of the network's device (Network.generator), so a
+    # CUDA run differs from a CPU run: on CUDA the reference is the reference kernels on CUDA.
+    a, ma = build("numpy", n=30) if interpreted else \
+        build("torch", kernels="reference", n=30, device="cuda")
     b, mb = build("torch", kernels="triton", n=30, device="cpu" if interpreted else "cuda")
     for net in (a, b):  # start close to threshold so that the short run has spikes
         net["P"].set("v", torch.linspace(-0.0502, -0.0498, 30, dtype=torch.float64))

@@ -167,7 +167,7 @@ def test_several_programs_with_tail(reset_delay: bool, device: str) -> None:
     args = [x, v0, alpha, theta]
     want = grads(ref.lif_multistep_reference(*args, **kw), (gs, gv), args)
     with torch.no_grad():
-        s, v, h = launch_lif_forward(x, v0, alpha, theta, store_h=True, block=blk, **opts)
+        s, v, h, _ = launch_lif_forward(x, v0, alpha, theta, store_h=True, block=blk, **opts)
         got = launch_lif_backward(gs, gv, v if reset_delay else h, s, v0, alpha, theta, block=blk,
                                   **bwd)
     for a, b in zip(got, want, strict=True):
@@ -202,11 +202,12 @@ def test_partial_outputs_and_inputs(neuron: str, device: str) -> None:
 @pytest.mark.parametrize("device", DEVICES)
 def test_no_grad_skips_charge_trace(device: str) -> None:
     x, v0, alpha, theta = (a.detach() for a in _inputs("lif", 4, 2, 6, 5, device=device))
-    s, v, h = _lif_fwd_op(x, v0, alpha, theta, 0.0, 0, 25.0, False, False, False, False)
+    s, v, h, vT = _lif_fwd_op(x, v0, alpha, theta, 0.0, 0, 25.0, False, False, False, False)
     assert h.numel() == 0
     want = ref.lif_multistep_reference(x, v0, alpha, theta)
     assert torch.equal(s, want[0])
     torch.testing.assert_close(v, want[1])
+    torch.testing.assert_close(vT, want[1][-1])
 
 
 def test_bad_options_raise() -> None:
@@ -286,7 +287,9 @@ from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 from neuromorph.sim.kernels import triton_cuba as C, triton_lif as L
 assert not L.lif_fwd_kernel.__class__.__name__.startswith("Interpreted")
-SC = {"T": "i32", "BN": "i32", "N": "i32", "last": "i64", "v_reset": "fp32", "k": "fp32"}
+SC = {"T": "i32", "BN": "i32", "N": "i32", "last": "i64", "v_reset": "fp32", "k": "fp32",
+      **{f"{g}_{s}": "i32" for g in ("gs", "gv") for s in ("st", "sb", "sn")},
+      "gs_last": "i64", "gv_last": "i64"}
 def build(fn, dt, consts):
     sig = {a: "constexpr" if a in consts else SC.get(a, "*fp32" if a.startswith(
         ("galpha", "gtheta", "gasyn", "gamem")) else f"*{dt}") for a in fn.arg_names}
@@ -294,11 +297,12 @@ def build(fn, dt, consts):
                    target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
 for dt, rz, rd in itertools.product(["fp32", "bf16"], [False, True], [False, True]):
     mode = {"RESET_ZERO": rz, "RESET_DELAY": rd}
-    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd})
+    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd, "STORE_V": rz})
     build(C.cuba_fwd_kernel, dt, {**mode, "STORE_H": not rd})
     for surr in range(5):
         bw = {**mode, "SURR": surr, "DETACH": bool(surr % 2), "HAS_GS": True, "HAS_GV": rd}
-        build(L.lif_bwd_kernel, dt, {**bw, "HAS_ALPHA": not rz})
+        build(L.lif_bwd_kernel, dt, {**bw, "HAS_ALPHA": not rz, "HAS_GVT": rz,
+                                     "S_FROM_H": dt == "fp32"})
         build(C.cuba_bwd_kernel, dt, {**bw, "HAS_GI": not rd})
 print("ok")
 """
@@ -321,3 +325,60 @@ def test_kernels_compile_for_sm90_without_gpu() -> None:
     proc = subprocess.run([sys.executable, "-c", _AOT_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("reset", "reset_delay", "surrogate"), [
+    ("subtract", True, "arctan"), ("zero", False, "fast_sigmoid"), ("subtract", False, "sigmoid"),
+])
+@pytest.mark.parametrize("affine", [False, True])
+def test_fused_linear_lif_matches_linear_then_reference(reset: str, reset_delay: bool,
+                                                        surrogate: str, affine: bool,
+                                                        device: str) -> None:
+    """The Triton fused Linear + LIF (in-place buffers, stride-0 ``sum`` gradient, spikes
+    recomputed in the backward) against ``Linear`` + the torch reference."""
+    from neuromorph.sim.kernels.triton_fused import linear_lif_triton
+
+    T, B, K, N = 7, 3, 11, 21
+    g = torch.Generator().manual_seed(12)
+    mk = lambda *s, a=1.0, b=0.0: (torch.randn(*s, generator=g) * a + b).to(device)  # noqa: E731
+    inp, w, bias = mk(T, B, K), mk(N, K, a=0.6), mk(N, a=0.3, b=0.3)
+    v0, alpha, theta = mk(B, N, a=0.5), torch.rand(N, generator=g).to(device) * 0.4 + 0.5, \
+        torch.rand(N, generator=g).to(device) + 0.5
+    gain = (torch.rand(N, generator=g) + 0.5).to(device) if affine else None
+    shift = mk(N, a=0.1) if affine else None
+    leaves = [t.clone().requires_grad_() for t in (inp, w, bias, v0, alpha, theta)]
+    leaves2 = [t.clone().requires_grad_() for t in (inp, w, bias, v0, alpha, theta)]
+    kw = dict(reset=reset, reset_delay=reset_delay, surrogate=surrogate, v_reset=0.1)
+    s, vT = linear_lif_triton(*leaves, gain=gain, shift=shift, **kw)
+    x = torch.nn.functional.linear(leaves2[0], leaves2[1], leaves2[2])
+    if affine:
+        x = x * gain + shift
+    s_ref, v_ref = ref.lif_multistep_reference(x, *leaves2[3:], **kw)
+    assert torch.equal(s, s_ref) and s.sum() > 0
+    torch.testing.assert_close(vT, v_ref[-1])
+    (s.sum() + (vT * 0.3).sum()).backward()
+    (s_ref.sum() + (v_ref[-1] * 0.3).sum()).backward()
+    for a, b in zip(leaves, leaves2, strict=True):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)
+    s, vT = linear_lif_triton(*leaves, gain=gain, shift=shift, **kw)
+    loss = s.sum()
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="differentiated twice"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_trace_false_returns_final_state(device: str) -> None:
+    """``trace=False``: the final membrane (and its gradient) without a membrane trace."""
+    for reset_delay in (False, True):
+        a1 = _inputs("lif", 6, 2, 9, 3, device=device)
+        a2 = _inputs("lif", 6, 2, 9, 3, device=device)
+        kw = dict(reset_delay=reset_delay, surrogate="arctan")
+        s, vT = lif_multistep_triton(*a1, trace=False, **kw)
+        s_ref, v_ref = ref.lif_multistep_reference(*a2, **kw)
+        assert vT.shape == v_ref.shape[1:] and torch.equal(s, s_ref)
+        (s.sum() + (vT**2).sum()).backward()
+        (s_ref.sum() + (v_ref[-1] ** 2).sum()).backward()
+        for a, b in zip(a1, a2, strict=True):
+            torch.testing.assert_close(a.grad, b.grad, rtol=1e-4, atol=1e-5)

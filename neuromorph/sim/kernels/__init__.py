@@ -98,10 +98,10 @@ def _call(neuron: str, x: Tensor, args: tuple[Tensor, ...], kw: dict[str, Any]) 
     backend = kw.pop("backend")
     trace = kw.pop("trace")
     fn = select_kernel(neuron, x, backend)
-    if fn in _CPU.values():
-        return fn(x, *args, trace=trace, **kw)
-    out = fn(x, *args, **kw)
-    return out if trace else (out[0], *(o[-1] for o in out[1:]))
+    if fn in _REFERENCE.values():
+        out = fn(x, *args, **kw)
+        return out if trace else (out[0], *(o[-1] for o in out[1:]))
+    return fn(x, *args, trace=trace, **kw)
 
 
 def lif_multistep(
@@ -168,8 +168,41 @@ def if_multistep(
     return _call("if", x, (v0, theta), kw)  # type: ignore[return-value]
 
 
+def linear_lif(
+    inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor, alpha: Tensor, theta: Tensor,
+    *, backend: str = "auto", recompute: bool = False, chunk: int | None = None, **kw: Any,
+) -> tuple[Tensor, Tensor]:
+    """Fused ``Linear`` + LIF (``spikes, v_final``); arguments as in
+    :func:`~neuromorph.sim.kernels.cpu_fused.linear_lif_multistep`.
+
+    CUDA tensors with ``backend`` ``"auto"``/``"triton"`` run the Triton fused op
+    (:mod:`.triton_fused`); CPU tensors, ``backend="cpu"`` and ``recompute=True`` (which only
+    the torch path implements) run the fused torch op (:mod:`.cpu_fused`, any device).
+    """
+    from neuromorph.sim.kernels.cpu_fused import linear_lif_multistep
+
+    if backend not in ("auto", "cpu", "triton"):
+        raise ValueError(f"the fused Linear + LIF op has backends 'auto', 'cpu' and 'triton', "
+                         f"got {backend!r}")
+    if inp.is_cuda and backend != "cpu" and not recompute:
+        try:
+            from neuromorph.sim.kernels.triton_fused import linear_lif_triton
+        except ImportError as err:
+            if backend == "triton":
+                raise ImportError(f"the Triton fused Linear + LIF op needs triton ({err})") from err
+            if "linear_lif" not in _warned:
+                _warned.add("linear_lif")
+                warnings.warn(f"triton is unavailable ({err}); falling back to the fused torch "
+                              "path", stacklevel=2)
+        else:
+            return linear_lif_triton(inp, weight, bias, v0, alpha, theta, **kw)
+    return linear_lif_multistep(inp, weight, bias, v0, alpha, theta, recompute=recompute,
+                                chunk=chunk, **kw)
+
+
 __all__ = [
     "BACKENDS",
+    "linear_lif",
     "cuba_lif_multistep",
     "if_multistep",
     "lif_multistep",

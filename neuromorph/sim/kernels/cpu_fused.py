@@ -24,7 +24,7 @@ from neuromorph.sim.kernels.cpu_lif import LIFConfig, kernel_threads, lif_backwa
 from neuromorph.sim.kernels.reference import check_kernel_inputs
 
 
-def _current(inp2: Tensor, weight: Tensor, bias: Tensor | None, out: Tensor | None,
+def current(inp2: Tensor, weight: Tensor, bias: Tensor | None, out: Tensor | None,
              affine: tuple[Tensor | None, Tensor | None]) -> Tensor:
     """``gain * (inp @ W^T + b) + shift`` (the neuron's input gain and leak bias, optional)."""
     if bias is None:
@@ -57,7 +57,7 @@ class _LinearLIF(torch.autograd.Function):
         for t0, t1 in spans:
             rows = slice(t0 * B, t1 * B)
             out = None if buf is None else buf[: (t1 - t0) * B]
-            x = _current(inp2[rows], weight, bias, out, affine).view(t1 - t0, B, N)
+            x = current(inp2[rows], weight, bias, out, affine).view(t1 - t0, B, N)
             starts.append(v)
             with kernel_threads():
                 _, h, v = lif_forward(x, v, alpha, theta, cfg, False, h_out=x, s_out=s[t0:t1])
@@ -89,7 +89,7 @@ class _LinearLIF(torch.autograd.Function):
             if ctx.hs[k] is None and ctx.recompute:
                 if buf is None:
                     buf = inp.new_empty((ctx.spans[0][1] - ctx.spans[0][0]) * B, N)
-                x = _current(inp2[rows], weight, bias, buf[:n_rows], ctx.affine)
+                x = current(inp2[rows], weight, bias, buf[:n_rows], ctx.affine)
                 x = x.view(t1 - t0, B, N)
                 with kernel_threads():
                     _, h, _ = lif_forward(x, ctx.starts[k], alpha, theta, ctx.cfg, False,
@@ -133,6 +133,24 @@ class _LinearLIF(torch.autograd.Function):
         return d_inp, d_w, d_b, carry, d_al, d_th, None, None, None, None
 
 
+def check_linear_inputs(inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor,
+                        alpha: Tensor, theta: Tensor, gain: Tensor | None,
+                        shift: Tensor | None) -> None:
+    """Shape checks of the fused Linear + LIF ops (errors say which argument is wrong)."""
+    if inp.dim() != 3 or weight.dim() != 2 or inp.shape[2] != weight.shape[1]:
+        raise ValueError(
+            f"inp must be [T, B, K] and weight [N, K] with matching K, got {tuple(inp.shape)} "
+            f"and {tuple(weight.shape)}"
+        )
+    B, N = inp.shape[1], weight.shape[0]
+    check_kernel_inputs(inp.new_empty(0, B, N), {"v0": v0}, {"alpha": alpha, "theta": theta})
+    for name, t in (("bias", bias), ("gain", gain), ("shift", shift)):
+        if t is not None and tuple(t.shape) != (N,):
+            raise ValueError(f"{name} must have shape [N] = [{N}], got {list(t.shape)}")
+    if any(t is not None and t.requires_grad for t in (gain, shift)):
+        raise ValueError("gain and shift are constants here; fold trainable ones into weight/bias")
+
+
 def linear_lif_multistep(
     inp: Tensor,
     weight: Tensor,
@@ -161,19 +179,8 @@ def linear_lif_multistep(
     ``recompute`` trades one extra matmul for storing nothing of size ``T*B*N``; ``chunk`` is the
     number of time steps per chunk (default: all at once, or ``ceil(T/4)`` with ``recompute``).
     """
-    if inp.dim() != 3 or weight.dim() != 2 or inp.shape[2] != weight.shape[1]:
-        raise ValueError(
-            f"inp must be [T, B, K] and weight [N, K] with matching K, got {tuple(inp.shape)} "
-            f"and {tuple(weight.shape)}"
-        )
-    T, B, _ = inp.shape
-    N = weight.shape[0]
-    check_kernel_inputs(inp.new_empty(0, B, N), {"v0": v0}, {"alpha": alpha, "theta": theta})
-    for name, t in (("bias", bias), ("gain", gain), ("shift", shift)):
-        if t is not None and tuple(t.shape) != (N,):
-            raise ValueError(f"{name} must have shape [N] = [{N}], got {list(t.shape)}")
-    if any(t is not None and t.requires_grad for t in (gain, shift)):
-        raise ValueError("gain and shift are constants here; fold trainable ones into weight/bias")
+    check_linear_inputs(inp, weight, bias, v0, alpha, theta, gain, shift)
+    T = inp.shape[0]
     if chunk is None:
         chunk = max(1, math.ceil(T / 4)) if recompute else max(T, 1)
     if chunk < 1:
@@ -183,4 +190,4 @@ def linear_lif_multistep(
                             bool(recompute), int(chunk), (gain, shift))
 
 
-__all__ = ["linear_lif_multistep"]
+__all__ = ["check_linear_inputs", "current", "linear_lif_multistep"]

@@ -31,7 +31,7 @@ from neuromorph.sim.kernels.triton_common import (
     lif_forward_step,
     reset_value,
 )
-from neuromorph.sim.kernels.triton_lif import needs_grad
+from neuromorph.sim.kernels.triton_lif import EXACT, needs_grad
 
 
 @triton.jit
@@ -170,7 +170,7 @@ def launch_cuba_forward(
         x, i0, v0, alpha_syn, alpha_mem, theta, s, cur, v, h if keep_h else s,
         T, B * N, N, float(v_reset),
         RESET_ZERO=reset_zero, RESET_DELAY=reset_delay, STORE_H=keep_h, BLOCK=BLOCK,
-        num_warps=warps,
+        num_warps=warps, **EXACT,
     )
     return s, cur, v, h
 
@@ -203,7 +203,7 @@ def launch_cuba_backward(
             T, B * N, N, (T - 1) * B * N, float(v_reset), float(scale),
             HAS_GS=gs is not None, HAS_GI=gi is not None, HAS_GV=gv is not None,
             SURR=surr, RESET_ZERO=reset_zero, RESET_DELAY=reset_delay, DETACH=detach,
-            BLOCK=BLOCK, num_warps=warps,
+            BLOCK=BLOCK, num_warps=warps, **EXACT,
         )
     else:
         gi0.zero_()
@@ -281,11 +281,13 @@ def cuba_lif_multistep_triton(
     detach_reset: bool = False,
     surrogate: str = "fast_sigmoid",
     scale: float | None = None,
+    trace: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Multi-step CuBa-LIF on the fused Triton kernels; same contract as the torch reference.
 
-    Returns ``(spikes, i, v)``, each ``[T, B, N]`` in the dtype of ``x``; differentiable w.r.t.
-    ``x``, ``i0``, ``v0``, ``alpha_syn``, ``alpha_mem`` and ``theta``.
+    Returns ``(spikes, i, v)``, each ``[T, B, N]`` in the dtype of ``x`` (with ``trace=False``
+    the final ``i`` and ``v`` ``[B, N]``); differentiable w.r.t. ``x``, ``i0``, ``v0``,
+    ``alpha_syn``, ``alpha_mem`` and ``theta``.
     """
     check_kernel_inputs(
         x, {"i0": i0, "v0": v0}, {"alpha_syn": alpha_syn, "alpha_mem": alpha_mem, "theta": theta}
@@ -294,7 +296,7 @@ def cuba_lif_multistep_triton(
     grad = needs_grad(x, i0, v0, alpha_syn, alpha_mem, theta)
     s, cur, v, _ = _cuba_fwd_op(x, i0, v0, alpha_syn, alpha_mem, theta, float(v_reset), o.surr,
                                 o.scale, o.reset_zero, bool(reset_delay), bool(detach_reset), grad)
-    return s, cur, v
+    return (s, cur, v) if trace else (s, cur[-1], v[-1])
 
 
 __all__ = ["cuba_lif_multistep_triton", "launch_cuba_backward", "launch_cuba_forward"]
