@@ -2,7 +2,8 @@
 # GPU checks in one go (for a lent CUDA machine whose python already has torch + triton):
 # the CUDA kernel tests (real GPU, no interpreter), then the surrogate-training benchmark against
 # snnTorch / SpikingJelly / Norse. Peer wheels may be carried in .whl/ (see docs/benchmarks.md).
-# Logs go to $OUT (or ./gpu-logs). Usage: bash benchmarks/run_gpu.sh [pytest|bench|all]
+# Logs go to $OUT (or ./gpu-logs). Usage: bash benchmarks/run_gpu.sh [pytest|bench|cpu|all]
+# (cpu: the CPU benchmark at n = 1024 on the host's cores, for comparison with other CPUs).
 set -u
 OUT=${OUT:-gpu-logs}; mkdir -p "$OUT"
 what=${1:-all}
@@ -22,4 +23,9 @@ fi
 if [[ $what == all || $what == bench ]]; then
   timeout ${BENCH_LIMIT:-280} python3 benchmarks/bench_surrogate_training.py --device cuda \
     --json "$OUT/bench_cuda.json" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.txt"
+fi
+if [[ $what == all || $what == cpu ]]; then
+  nproc | sed 's/^/host cores: /' | tee -a "$OUT/env.txt"
+  timeout ${CPU_LIMIT:-200} python3 benchmarks/bench_surrogate_training.py --sizes 1024 \
+    --json "$OUT/bench_cpu.json" ${CPU_ARGS:-} 2>&1 | tee "$OUT/bench_cpu.txt"
 fi
