@@ -116,6 +116,20 @@ def test_matches_reference_fp32(neuron: str, surrogate: str, reset: str, reset_d
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("reset_delay", "detach_reset"), DELAY_DETACH)
+@pytest.mark.parametrize("neuron", ["lif", "if"])
+def test_several_time_tiles(neuron: str, reset_delay: bool, detach_reset: bool,
+                            device: str) -> None:
+    """T = 19: two full time tiles of 8 steps and a partial one (the tests above use T <= 8)."""
+    ref_fn, tri_fn, _ = NEURONS[neuron]
+    kw = dict(reset="zero", v_reset=0.1, reset_delay=reset_delay, detach_reset=detach_reset,
+              surrogate="arctan")
+    want = _run(ref_fn, _inputs(neuron, 19, 2, 13, 8, device=device), kw)
+    got = _run(tri_fn, _inputs(neuron, 19, 2, 13, 8, device=device), kw)
+    _assert_matches(got, want)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("surrogate", SURROGATES)
 def test_explicit_scale(surrogate: str, device: str) -> None:
     kw = dict(surrogate=surrogate, scale=4.0)
@@ -288,8 +302,7 @@ from triton.compiler import ASTSource
 from neuromorph.sim.kernels import triton_cuba as C, triton_lif as L
 assert not L.lif_fwd_kernel.__class__.__name__.startswith("Interpreted")
 SC = {"T": "i32", "BN": "i32", "N": "i32", "last": "i64", "v_reset": "fp32", "k": "fp32",
-      **{f"{g}_{s}": "i32" for g in ("gs", "gv") for s in ("st", "sb", "sn")},
-      "gs_last": "i64", "gv_last": "i64"}
+      **{f"{g}_{s}": "i32" for g in ("gs", "gv") for s in ("st", "sb", "sn")}}
 def build(fn, dt, consts):
     sig = {a: "constexpr" if a in consts else SC.get(a, "*fp32" if a.startswith(
         ("galpha", "gtheta", "gasyn", "gamem")) else f"*{dt}") for a in fn.arg_names}
@@ -297,12 +310,13 @@ def build(fn, dt, consts):
                    target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
 for dt, rz, rd in itertools.product(["fp32", "bf16"], [False, True], [False, True]):
     mode = {"RESET_ZERO": rz, "RESET_DELAY": rd}
-    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd, "STORE_V": rz})
+    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd, "STORE_V": rz,
+                                 "STEPS": 8})
     build(C.cuba_fwd_kernel, dt, {**mode, "STORE_H": not rd})
     for surr in range(5):
         bw = {**mode, "SURR": surr, "DETACH": bool(surr % 2), "HAS_GS": True, "HAS_GV": rd}
         build(L.lif_bwd_kernel, dt, {**bw, "HAS_ALPHA": not rz, "HAS_GVT": rz,
-                                     "S_FROM_H": dt == "fp32"})
+                                     "S_FROM_H": dt == "fp32", "STEPS": 8})
         build(C.cuba_bwd_kernel, dt, {**bw, "HAS_GI": not rd})
 print("ok")
 """
@@ -339,7 +353,7 @@ def test_fused_linear_lif_matches_linear_then_reference(reset: str, reset_delay:
     recomputed in the backward) against ``Linear`` + the torch reference."""
     from neuromorph.sim.kernels.triton_fused import linear_lif_triton
 
-    T, B, K, N = 7, 3, 11, 21
+    T, B, K, N = 11, 3, 11, 21
     g = torch.Generator().manual_seed(12)
     mk = lambda *s, a=1.0, b=0.0: (torch.randn(*s, generator=g) * a + b).to(device)  # noqa: E731
     inp, w, bias = mk(T, B, K), mk(N, K, a=0.6), mk(N, a=0.3, b=0.3)
