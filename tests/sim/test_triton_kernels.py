@@ -118,9 +118,9 @@ def test_matches_reference_fp32(neuron: str, surrogate: str, reset: str, reset_d
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("reset_delay", "detach_reset"), DELAY_DETACH)
 @pytest.mark.parametrize("neuron", ["lif", "if"])
-def test_several_time_tiles(neuron: str, reset_delay: bool, detach_reset: bool,
+def test_longer_sequence(neuron: str, reset_delay: bool, detach_reset: bool,
                             device: str) -> None:
-    """T = 19: two full time tiles of 8 steps and a partial one (the tests above use T <= 8)."""
+    """A longer sequence (T = 19; the tests above use T <= 8) through the prefetching loops."""
     ref_fn, tri_fn, _ = NEURONS[neuron]
     kw = dict(reset="zero", v_reset=0.1, reset_delay=reset_delay, detach_reset=detach_reset,
               surrogate="arctan")
@@ -302,7 +302,8 @@ from triton.compiler import ASTSource
 from neuromorph.sim.kernels import triton_cuba as C, triton_lif as L
 assert not L.lif_fwd_kernel.__class__.__name__.startswith("Interpreted")
 SC = {"T": "i32", "BN": "i32", "N": "i32", "last": "i64", "v_reset": "fp32", "k": "fp32",
-      **{f"{g}_{s}": "i32" for g in ("gs", "gv") for s in ("st", "sb", "sn")}}
+      **{f"{g}_{s}": "i32" for g in ("gs", "gv") for s in ("st", "sb", "sn")},
+      "gs_last": "i64", "gv_last": "i64"}
 def build(fn, dt, consts):
     sig = {a: "constexpr" if a in consts else SC.get(a, "*fp32" if a.startswith(
         ("galpha", "gtheta", "gasyn", "gamem")) else f"*{dt}") for a in fn.arg_names}
@@ -310,13 +311,12 @@ def build(fn, dt, consts):
                    target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
 for dt, rz, rd in itertools.product(["fp32", "bf16"], [False, True], [False, True]):
     mode = {"RESET_ZERO": rz, "RESET_DELAY": rd}
-    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd, "STORE_V": rz,
-                                 "STEPS": 8})
+    build(L.lif_fwd_kernel, dt, {**mode, "HAS_ALPHA": rz, "STORE_H": not rd, "STORE_V": rz})
     build(C.cuba_fwd_kernel, dt, {**mode, "STORE_H": not rd})
     for surr in range(5):
         bw = {**mode, "SURR": surr, "DETACH": bool(surr % 2), "HAS_GS": True, "HAS_GV": rd}
         build(L.lif_bwd_kernel, dt, {**bw, "HAS_ALPHA": not rz, "HAS_GVT": rz,
-                                     "S_FROM_H": dt == "fp32", "STEPS": 8})
+                                     "S_FROM_H": dt == "fp32"})
         build(C.cuba_bwd_kernel, dt, {**bw, "HAS_GI": not rd})
 print("ok")
 """

@@ -113,19 +113,6 @@ def surrogate_grad(u, k, SURR: tl.constexpr):
 
 
 @triton.jit
-def tile_row(tile, rows, u: tl.constexpr):
-    """Row ``u`` of a ``[STEPS, BLOCK]`` tile as a ``[BLOCK]`` vector (exact: the other rows
-    contribute zeros; the rows of one column live in one thread, so no data moves)."""
-    return tl.sum(tl.where(rows == u, tile, 0.0), axis=0)
-
-
-@triton.jit
-def tile_put(tile, rows, u: tl.constexpr, value):
-    """``tile`` with row ``u`` replaced by the ``[BLOCK]`` vector ``value``."""
-    return tl.where(rows == u, value[None, :], tile)
-
-
-@triton.jit
 def reset_value(h, s, theta, v_reset, RESET_ZERO: tl.constexpr):
     """Membrane after the reset: ``h - s*theta`` (subtract) or ``h(1-s) + s*v_reset`` (zero)."""
     if RESET_ZERO:  # noqa: SIM108 (constexpr branch, kept explicit for the Triton compiler)
@@ -218,6 +205,4 @@ __all__ = [
     "lif_forward_step",
     "reset_value",
     "surrogate_grad",
-    "tile_put",
-    "tile_row",
 ]

@@ -37,8 +37,6 @@ from neuromorph.sim.kernels.triton_common import (
     lif_backward_step,
     lif_forward_step,
     reset_value,
-    tile_put,
-    tile_row,
 )
 
 
@@ -46,21 +44,17 @@ from neuromorph.sim.kernels.triton_common import (
 def lif_fwd_kernel(x_ptr, v0_ptr, alpha_ptr, theta_ptr, s_ptr, v_ptr, h_ptr, vT_ptr,
                    T, BN, N, v_reset,
                    HAS_ALPHA: tl.constexpr, RESET_ZERO: tl.constexpr, RESET_DELAY: tl.constexpr,
-                   STORE_V: tl.constexpr, STORE_H: tl.constexpr, BLOCK: tl.constexpr,
-                   STEPS: tl.constexpr):
+                   STORE_V: tl.constexpr, STORE_H: tl.constexpr, BLOCK: tl.constexpr):
     """Forward over all ``T`` steps for ``BLOCK`` neurons (alpha = 1 when not ``HAS_ALPHA``).
 
-    Time advances in tiles of ``STEPS`` steps: a tile's inputs are loaded at once (``STEPS``
-    independent loads in flight hide the memory latency of the sequential recurrence), the
-    steps run one after another in registers, and the tile's outputs are stored at once.
     Writes the spikes, the membrane trace (``STORE_V``), the charge trace (``STORE_H``; ``h_ptr``
-    may alias ``x_ptr``: a tile is read before it is overwritten) and the final membrane.
+    may alias ``x_ptr``: step ``t`` is read before it is overwritten) and the final membrane.
+    The input of step ``t+1`` is loaded before step ``t`` is computed (hides the load latency of
+    the sequential loop).
     """
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < BN
     n = offs % N
-    rows = tl.arange(0, STEPS)[:, None]  # [STEPS, 1]: step within the tile
-    tile = rows * BN + offs[None, :]  # element offsets of one tile, from its first step
     theta = tl.load(theta_ptr + n, mask=mask, other=1.0).to(tl.float32)
     if HAS_ALPHA:  # noqa: SIM108 (constexpr branch: no load at all for IF)
         alpha = tl.load(alpha_ptr + n, mask=mask, other=0.0).to(tl.float32)
@@ -68,36 +62,26 @@ def lif_fwd_kernel(x_ptr, v0_ptr, alpha_ptr, theta_ptr, s_ptr, v_ptr, h_ptr, vT_
         alpha = 1.0
     v = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     p = (v - theta > 0.0).to(tl.float32)  # pending reset (used only when RESET_DELAY)
-    x_base = x_ptr
-    s_base = s_ptr
-    v_base = v_ptr
-    h_base = h_ptr
-    for t0 in range(0, T, STEPS):
-        live = (rows + t0 < T) & mask[None, :]
-        X = tl.load(x_base + tile, mask=live, other=0.0).to(tl.float32)
-        S = tl.zeros([STEPS, BLOCK], dtype=tl.float32)
-        V = tl.zeros([STEPS, BLOCK], dtype=tl.float32)
-        H = tl.zeros([STEPS, BLOCK], dtype=tl.float32)
-        for u in tl.static_range(STEPS):
-            on = tl.zeros([BLOCK], dtype=tl.int32) + t0 + u < T  # padding steps change nothing
-            h, s, v_new = lif_forward_step(v, p, tile_row(X, rows, u), alpha, theta, v_reset,
-                                           RESET_ZERO, RESET_DELAY)
-            v = tl.where(on, v_new, v)
-            p = tl.where(on, s, p)
-            S = tile_put(S, rows, u, s)
-            if STORE_V:
-                V = tile_put(V, rows, u, v_new)
-            if STORE_H:
-                H = tile_put(H, rows, u, h)
-        tl.store(s_base + tile, S.to(s_ptr.dtype.element_ty), mask=live)
+    xp = x_ptr + offs
+    sp = s_ptr + offs
+    vp = v_ptr + offs
+    hp = h_ptr + offs
+    zero = tl.zeros([BLOCK], dtype=tl.int32)  # scalar conditions as vectors (for masks)
+    xin = tl.load(xp, mask=mask & (zero < T), other=0.0).to(tl.float32)
+    for t in range(T):
+        x_next = tl.load(xp + BN, mask=mask & (zero + t + 1 < T), other=0.0).to(tl.float32)
+        h, s, v = lif_forward_step(v, p, xin, alpha, theta, v_reset, RESET_ZERO, RESET_DELAY)
+        tl.store(sp, s.to(s_ptr.dtype.element_ty), mask=mask)
         if STORE_V:
-            tl.store(v_base + tile, V.to(v_ptr.dtype.element_ty), mask=live)
+            tl.store(vp, v.to(v_ptr.dtype.element_ty), mask=mask)
         if STORE_H:
-            tl.store(h_base + tile, H.to(h_ptr.dtype.element_ty), mask=live)
-        x_base += STEPS * BN
-        s_base += STEPS * BN
-        v_base += STEPS * BN
-        h_base += STEPS * BN
+            tl.store(hp, h.to(h_ptr.dtype.element_ty), mask=mask)
+        p = s
+        xin = x_next
+        xp += BN
+        sp += BN
+        vp += BN
+        hp += BN
     tl.store(vT_ptr + offs, v.to(vT_ptr.dtype.element_ty), mask=mask)
 
 
@@ -105,25 +89,24 @@ def lif_fwd_kernel(x_ptr, v0_ptr, alpha_ptr, theta_ptr, s_ptr, v_ptr, h_ptr, vT_
 def lif_bwd_kernel(gs_ptr, gs_st, gs_sb, gs_sn, gv_ptr, gv_st, gv_sb, gv_sn, gvT_ptr,
                    h_ptr, s_ptr, v0_ptr, alpha_ptr, theta_ptr,
                    gx_ptr, gv0_ptr, galpha_ptr, gtheta_ptr,
-                   T, BN, N, v_reset, k,
+                   T, BN, N, last, gs_last, gv_last, v_reset, k,
                    HAS_GS: tl.constexpr, HAS_GV: tl.constexpr, HAS_GVT: tl.constexpr,
                    HAS_ALPHA: tl.constexpr, S_FROM_H: tl.constexpr, SURR: tl.constexpr,
                    RESET_ZERO: tl.constexpr, RESET_DELAY: tl.constexpr,
-                   DETACH: tl.constexpr, BLOCK: tl.constexpr, STEPS: tl.constexpr):
-    """Backward over all ``T`` steps in reverse, in tiles of ``STEPS`` steps (as the forward).
+                   DETACH: tl.constexpr, BLOCK: tl.constexpr):
+    """Backward over all ``T`` steps in reverse.
 
-    The output gradients ``gs``/``gv`` may be strided (an expanded gradient of ``.sum()`` has
-    stride 0 and is never materialised); ``gvT`` is the gradient of the final membrane.
-    ``S_FROM_H`` recomputes the spikes as ``h > theta`` (exact when ``h`` is stored in fp32)
-    instead of reading them. ``gx_ptr`` may alias ``h_ptr``: a tile is written only after it and
-    the step before it were read, and earlier tiles are not touched.
+    ``last = (T-1)*B*N`` and ``gs_last``/``gv_last`` (``(T-1)`` times the time stride) are
+    host-computed 64-bit offsets. The output gradients ``gs``/``gv`` may be strided (an expanded
+    gradient of ``.sum()`` has stride 0 and is never materialised); ``gvT`` is the gradient of
+    the final membrane. ``S_FROM_H`` recomputes the spikes as ``h > theta`` (exact when ``h`` is
+    stored in fp32) instead of reading them. ``gx_ptr`` may alias ``h_ptr``: slot ``t`` is
+    overwritten only after its last read. Loads run one step ahead of the arithmetic.
     """
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < BN
     n = offs % N
     b = offs // N
-    rows = tl.arange(0, STEPS)[:, None]
-    tile = rows * BN + offs[None, :]
     theta = tl.load(theta_ptr + n, mask=mask, other=1.0).to(tl.float32)
     if HAS_ALPHA:  # noqa: SIM108 (constexpr branch: no load at all for IF)
         alpha = tl.load(alpha_ptr + n, mask=mask, other=0.0).to(tl.float32)
@@ -131,68 +114,74 @@ def lif_bwd_kernel(gs_ptr, gs_st, gs_sb, gs_sn, gv_ptr, gv_st, gv_sb, gv_sn, gvT
         alpha = 1.0
     v0 = tl.load(v0_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     p0 = (v0 - theta > 0.0).to(tl.float32)
-    gs_tile = rows * gs_st + (b * gs_sb + n * gs_sn)[None, :]
-    gv_tile = rows * gv_st + (b * gv_sb + n * gv_sn)[None, :]
+    hp = h_ptr + last + offs
+    sp = s_ptr + last + offs
+    gxp = gx_ptr + last + offs
+    gsp = gs_ptr + gs_last + b * gs_sb + n * gs_sn
+    gvp = gv_ptr + gv_last + b * gv_sb + n * gv_sn
     if HAS_GVT:  # noqa: SIM108
         G = tl.load(gvT_ptr + offs, mask=mask, other=0.0).to(tl.float32)
     else:
         G = tl.zeros([BLOCK], dtype=tl.float32)
+    # registers: the step being differentiated (h, s, gs, gv) and the one before it (h_prev,
+    # s_prev); each iteration loads the step before that, and the next gs / gv.
+    zero = tl.zeros([BLOCK], dtype=tl.int32)  # scalar conditions as vectors (for masks)
+    h = tl.load(hp, mask=mask & (zero < T), other=0.0).to(tl.float32)
+    h_prev = tl.load(hp - BN, mask=mask & (zero + 1 < T), other=0.0).to(tl.float32)
+    if S_FROM_H:
+        s = (h - theta > 0.0).to(tl.float32)
+        s_prev = (h_prev - theta > 0.0).to(tl.float32)
+    else:
+        s = tl.load(sp, mask=mask & (zero < T), other=0.0).to(tl.float32)
+        s_prev = tl.load(sp - BN, mask=mask & (zero + 1 < T), other=0.0).to(tl.float32)
+    gs = 0.0
+    gv = 0.0
+    if HAS_GS:
+        gs = tl.load(gsp, mask=mask & (zero < T), other=0.0).to(tl.float32)
+    if HAS_GV:
+        gv = tl.load(gvp, mask=mask & (zero < T), other=0.0).to(tl.float32)
     dtheta = tl.zeros([BLOCK], dtype=tl.float32)
     dalpha = tl.zeros([BLOCK], dtype=tl.float32)
-    n_tiles = tl.cdiv(T, STEPS)
-    for j in range(n_tiles):
-        t0 = (n_tiles - 1 - j) * STEPS  # first step of the tile (tiles walk backwards)
-        first = t0.to(tl.int64) * BN  # 64-bit element offset of the tile
-        live = (rows + t0 < T) & mask[None, :]
-        H = tl.load(h_ptr + first + tile, mask=live, other=0.0).to(tl.float32)
-        before = mask & (tl.zeros([BLOCK], dtype=tl.int32) + t0 > 0)
-        h_before = tl.load(h_ptr + first - BN + offs, mask=before, other=0.0).to(tl.float32)
-        if S_FROM_H:
-            S = (H - theta[None, :] > 0.0).to(tl.float32)
-            s_before = (h_before - theta > 0.0).to(tl.float32)
-        else:
-            S = tl.load(s_ptr + first + tile, mask=live, other=0.0).to(tl.float32)
-            s_before = tl.load(s_ptr + first - BN + offs, mask=before, other=0.0).to(tl.float32)
+    for r in range(T):
+        t = T - 1 - r
+        # prefetch: the charge two steps back, the output gradients one step back
+        more2 = mask & (zero + t >= 2)
+        more1 = mask & (zero + t >= 1)
+        h_pp = tl.load(hp - 2 * BN, mask=more2, other=0.0).to(tl.float32)
+        if not S_FROM_H:
+            s_pp = tl.load(sp - 2 * BN, mask=more2, other=0.0).to(tl.float32)
+        gs_next = 0.0
+        gv_next = 0.0
         if HAS_GS:
-            GS = tl.load(gs_ptr + t0.to(tl.int64) * gs_st + gs_tile, mask=live,
-                         other=0.0).to(tl.float32)
+            gs_next = tl.load(gsp - gs_st, mask=more1, other=0.0).to(tl.float32)
         if HAS_GV:
-            GV = tl.load(gv_ptr + t0.to(tl.int64) * gv_st + gv_tile, mask=live,
-                         other=0.0).to(tl.float32)
-        GX = tl.zeros([STEPS, BLOCK], dtype=tl.float32)
-        for i in tl.static_range(STEPS):
-            u = STEPS - 1 - i
-            on = tl.zeros([BLOCK], dtype=tl.int32) + t0 + u < T  # padding steps change nothing
-            h = tile_row(H, rows, u)
-            s = tile_row(S, rows, u)
-            if u > 0:
-                h_prev = tile_row(H, rows, u - 1)
-                s_prev = tile_row(S, rows, u - 1)
-            else:
-                h_prev = h_before
-                s_prev = s_before
-            has_prev = tl.zeros([BLOCK], dtype=tl.int32) + t0 + u > 0
-            if RESET_DELAY:
-                v_prev = tl.where(has_prev, h_prev, v0)
-                p = tl.where(has_prev, s_prev, p0)
-            else:
-                v_prev = tl.where(has_prev,
-                                  reset_value(h_prev, s_prev, theta, v_reset, RESET_ZERO), v0)
-                p = s_prev  # unused
-            gs = 0.0
-            gv = 0.0
-            if HAS_GS:
-                gs = tile_row(GS, rows, u)
-            if HAS_GV:
-                gv = tile_row(GV, rows, u)
-            gh, G_prev, dth, dal = lif_backward_step(G, gs, gv, h, s, v_prev, p, alpha, theta,
-                                                     v_reset, k, SURR, RESET_ZERO, RESET_DELAY,
-                                                     DETACH)
-            G = tl.where(on, G_prev, G)
-            dtheta += tl.where(on, dth, 0.0)
-            dalpha += tl.where(on, dal, 0.0)
-            GX = tile_put(GX, rows, u, gh)
-        tl.store(gx_ptr + first + tile, GX.to(gx_ptr.dtype.element_ty), mask=live)
+            gv_next = tl.load(gvp - gv_st, mask=more1, other=0.0).to(tl.float32)
+        has_prev = zero + t > 0
+        if RESET_DELAY:
+            v_prev = tl.where(has_prev, h_prev, v0)
+            p = tl.where(has_prev, s_prev, p0)
+        else:
+            v_prev = tl.where(has_prev, reset_value(h_prev, s_prev, theta, v_reset, RESET_ZERO), v0)
+            p = s_prev  # unused
+        gh, G, dth, dal = lif_backward_step(G, gs, gv, h, s, v_prev, p, alpha, theta, v_reset, k,
+                                            SURR, RESET_ZERO, RESET_DELAY, DETACH)
+        tl.store(gxp, gh.to(gx_ptr.dtype.element_ty), mask=mask)
+        dtheta += dth
+        dalpha += dal
+        h = h_prev
+        s = s_prev
+        h_prev = h_pp
+        if S_FROM_H:  # noqa: SIM108 (constexpr branch: s_pp exists only without S_FROM_H)
+            s_prev = (h_pp - theta > 0.0).to(tl.float32)
+        else:
+            s_prev = s_pp
+        gs = gs_next
+        gv = gv_next
+        hp -= BN
+        sp -= BN
+        gxp -= BN
+        gsp -= gs_st
+        gvp -= gv_st
     tl.store(gv0_ptr + offs, G.to(gv0_ptr.dtype.element_ty), mask=mask)
     tl.store(gtheta_ptr + offs, dtheta, mask=mask)
     if HAS_ALPHA:
@@ -206,22 +195,13 @@ def lif_bwd_kernel(gs_ptr, gs_st, gs_sb, gs_sn, gv_ptr, gv_st, gv_sb, gv_sn, gvT
 EXACT = dict(enable_fp_fusion=False)
 
 
-def _strides(g: Tensor | None, like: Tensor) -> tuple[Tensor, int, int, int]:
-    """``(tensor, stride_t, stride_b, stride_n)`` of an output gradient ``[T, B, N]`` (any
-    strides, e.g. the stride-0 expansion of ``sum``'s gradient)."""
+def _strides(g: Tensor | None, like: Tensor) -> tuple[Tensor, int, int, int, int]:
+    """``(tensor, stride_t, stride_b, stride_n, (T-1)*stride_t)`` of an output gradient
+    ``[T, B, N]`` (any strides, e.g. the stride-0 expansion of ``sum``'s gradient)."""
     if g is None:
-        return like, 0, 0, 0
+        return like, 0, 0, 0, 0
     st, sb, sn = g.stride()
-    return g, st, sb, sn
-
-
-def time_tile(T: int, bn: int) -> int:
-    """Steps per time tile: 8 (enough loads in flight to hide the latency), fewer for short
-    sequences, and small enough that offsets within a tile fit in 32 bits."""
-    steps = min(8, triton.next_power_of_2(max(T, 1)))
-    while steps > 1 and steps * bn >= 2**31:
-        steps //= 2
-    return steps
+    return g, st, sb, sn, (g.shape[0] - 1) * st
 
 
 def run_lif_forward(x: Tensor, v0: Tensor, alpha: Tensor | None, theta: Tensor, v_reset: float,
@@ -243,8 +223,7 @@ def run_lif_forward(x: Tensor, v0: Tensor, alpha: Tensor | None, theta: Tensor, 
         x, v0, a, theta, s, s if v is None else v, s if h is None else h, vT,
         T, B * N, N, float(v_reset),
         HAS_ALPHA=alpha is not None, RESET_ZERO=reset_zero, RESET_DELAY=reset_delay,
-        STORE_V=v is not None, STORE_H=h is not None, BLOCK=BLOCK,
-        STEPS=time_tile(T, B * N), num_warps=warps, **EXACT,
+        STORE_V=v is not None, STORE_H=h is not None, BLOCK=BLOCK, num_warps=warps, **EXACT,
     )
 
 
@@ -265,17 +244,16 @@ def run_lif_backward(gs: Tensor | None, gv: Tensor | None, gvT: Tensor | None, h
     part_alpha = torch.zeros_like(part_theta) if alpha is not None else part_theta
     if T > 0 and B * N > 0:
         BLOCK, warps, grid = launch_geometry(B * N, block)
-        gs_t, gs_st, gs_sb, gs_sn = _strides(gs, h)
-        gv_t, gv_st, gv_sb, gv_sn = _strides(gv, h)
+        gs_t, gs_st, gs_sb, gs_sn, gs_last = _strides(gs, h)
+        gv_t, gv_st, gv_sb, gv_sn, gv_last = _strides(gv, h)
         a = theta if alpha is None else alpha
         lif_bwd_kernel[grid](
             gs_t, gs_st, gs_sb, gs_sn, gv_t, gv_st, gv_sb, gv_sn, h if gvT is None else gvT,
             h, h if s is None else s, v0, a, theta, gx, gv0, part_alpha, part_theta,
-            T, B * N, N, float(v_reset), float(scale),
+            T, B * N, N, (T - 1) * B * N, gs_last, gv_last, float(v_reset), float(scale),
             HAS_GS=gs is not None, HAS_GV=gv is not None, HAS_GVT=gvT is not None,
             HAS_ALPHA=alpha is not None, S_FROM_H=s is None, SURR=surr, RESET_ZERO=reset_zero,
-            RESET_DELAY=reset_delay, DETACH=detach, BLOCK=BLOCK, STEPS=time_tile(T, B * N),
-            num_warps=warps, **EXACT,
+            RESET_DELAY=reset_delay, DETACH=detach, BLOCK=BLOCK, num_warps=warps, **EXACT,
         )
     elif gvT is not None:
         gv0.copy_(gvT)
@@ -438,7 +416,6 @@ def lif_multistep_triton(
 
 __all__ = [
     "EXACT",
-    "time_tile",
     "launch_lif_backward",
     "launch_lif_forward",
     "lif_multistep_triton",
