@@ -7,14 +7,19 @@ Dynamics (identical to :func:`neuromorph.sim.kernels.reference.lif_multistep_ref
 (and the delayed-reset variant, see :mod:`.triton_common`). ``x`` is ``[T, B, N]`` (gain and
 leak bias already folded in), ``v0`` is ``[B, N]``, ``alpha`` and ``theta`` are ``[N]``.
 
-What the forward stores for the backward: the spike trace ``s`` (an output) and the charge trace
-``h`` in the input dtype. With a delayed reset ``h`` *is* the membrane output ``v``, so nothing
-extra is written; with an immediate reset ``h`` replaces ``v`` (``v[t-1]`` is recomputed from
-``h[t-1], s[t-1]``). ``h`` is written only when a gradient is needed. The backward walks time in
-reverse carrying dL/dv in fp32 registers, writes dL/dx per step, and accumulates per-element
-dL/dtheta and dL/dalpha over ``T`` in fp32; the sum over the batch is a ``torch.sum``.
+What the forward stores for the backward: the charge trace ``h`` in the input dtype, written
+only when a gradient is needed (with a delayed reset ``h`` *is* the membrane ``v``; with an
+immediate reset ``v[t-1]`` is recomputed from ``h[t-1]`` and ``s[t-1]``), and the spikes only
+for fp16/bf16 (from an fp32 ``h`` they are recomputed exactly as ``h > theta``). The membrane
+trace is written only when asked for (``trace=True``); the final membrane always. The backward
+walks time in reverse carrying dL/dv in fp32 registers, reads the output gradients with any
+strides (the stride-0 gradient of ``.sum()`` is never materialised), writes dL/dx per step, and
+accumulates per-element dL/dtheta and dL/dalpha over ``T`` in fp32; the sum over the batch is a
+``torch.sum``. Both loops load the next step's operands before computing the current one.
 Precision: state and gradients are fp32 inside the kernels; outputs (and ``h``) are stored in
-the input dtype, so fp16/bf16 backward passes read the charge rounded to that dtype.
+the input dtype, so fp16/bf16 backward passes read the charge rounded to that dtype. The kernels
+are compiled without fused multiply-adds (:data:`EXACT`), so fp32 spikes are bit-identical to
+the torch reference's.
 
 Registered as the torch custom ops ``neuromorph::triton_lif_fwd`` / ``triton_lif_bwd`` (with
 fake implementations and autograd), so :func:`lif_multistep_triton` works under
