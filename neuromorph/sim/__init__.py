@@ -3,7 +3,8 @@
 The event-driven network simulator, with Brian2's schedule and semantics (each module's
 docstring gives the equations and the Brian2 equivalent): :class:`Network`, neuron groups
 (:class:`LIFGroup`, :class:`COBALIFGroup`, :class:`IzhikevichGroup`), inputs, projections with
-CSR synapses and delays, STDP, monitors and checkpoints. Multi-step neuron kernels for training
+CSR synapses and delays, plasticity on events (pair STDP, triplet STDP, reward-modulated STDP),
+monitors and checkpoints. Multi-step neuron kernels for training
 live in :mod:`neuromorph.sim.kernels`; the event kernels in
 :mod:`neuromorph.sim.kernels.events_reference` / :mod:`~neuromorph.sim.kernels.triton_events`.
 """
@@ -17,10 +18,13 @@ from neuromorph.sim.izhikevich import IzhikevichGroup
 from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 from neuromorph.sim.network import Network
 from neuromorph.sim.plasticity import STDP
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.projections import Projection
 
 __all__ = [
     "STDP",
+    "RewardSTDPRule",
+    "TripletSTDPRule",
     "COBALIFGroup",
     "Channel",
     "CurrentInput",

@@ -160,6 +160,11 @@ def group_model(group: Any) -> GroupModel:
 # --------------------------------------------------------------------------- synapses
 def _stdp_code(rule: Any, target_var: str) -> tuple[str, str, str, dict[str, Any]]:
     """``(model, on_pre, on_post, namespace)`` of a Brian2 STDP synapse equal to ``rule``."""
+    from neuromorph.sim.plasticity import STDP
+
+    if not isinstance(rule, STDP):
+        raise TypeError(f"the Brian2 bridge translates pair STDP (neuromorph.sim.STDP) only, got "
+                        f"{type(rule).__name__}; make this projection static for the export")
     b2 = require_brian2()
     ns = {"tau_pre": rule.tau_pre * b2.second, "tau_post": rule.tau_post * b2.second,
           "a_pre": rule.a_pre, "a_post": rule.a_post, "w_min": rule.w_min, "w_max": rule.w_max}

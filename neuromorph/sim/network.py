@@ -31,6 +31,7 @@ from neuromorph.sim.groups import MAX_STEPS, NeuronGroup, SpikeSource, Subgroup,
 from neuromorph.sim.inputs import CurrentInput
 from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 from neuromorph.sim.plasticity import STDP
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.projections import Projection, WeightSpec
 
 DEVICE_STREAMS = ("poisson",)
@@ -89,7 +90,8 @@ class Network:
 
     def connect(self, source: SpikeSource | Subgroup, target: NeuronGroup | Subgroup,
                 target_var: str, connectivity: Connector, *, weight: WeightSpec,
-                delay: float | torch.Tensor = 0.0, plasticity: STDP | None = None,
+                delay: float | torch.Tensor = 0.0,
+                plasticity: STDP | TripletSTDPRule | RewardSTDPRule | None = None,
                 name: str | None = None) -> Projection:
         """Build a :class:`Projection` with ``generator("connect")`` and add it."""
         proj = Projection(source, target, target_var, connectivity, weight=weight, delay=delay,

@@ -174,8 +174,9 @@ class STDPState:
         proj.kernels.stdp_update(spikes, proj.indptr_full, None, self.row_post, proj.w_full,
                                  self.post_s, r.w_min, r.w_max, self.mult)
 
-    def on_post(self, spikes: Any) -> None:
-        """``Apost += a_post; w = bound(w + Apre)`` for the synapses onto the spiking targets."""
+    def on_post(self, spikes: Any, step: int = 0) -> None:
+        """``Apost += a_post; w = bound(w + Apre)`` for the synapses onto the spiking targets
+        (``step``: the current step, unused by this rule)."""
         r, proj = self.rule, self.proj
         if self.numpy:
             if not spikes.size:

@@ -31,6 +31,7 @@ from neuromorph.sim.events import event_kernels
 from neuromorph.sim.events_cpu import Propagator, RowIndex
 from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.plasticity import STDP, STDPState
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.propagators import delay_steps
 
 if TYPE_CHECKING:
@@ -67,7 +68,8 @@ class Projection:
     def __init__(
         self, source: SpikeSource | Subgroup, target: NeuronGroup | Subgroup, target_var: str,
         connectivity: Connector | tuple[Tensor, Tensor], *, weight: WeightSpec,
-        delay: float | Tensor = 0.0, plasticity: STDP | None = None,
+        delay: float | Tensor = 0.0,
+        plasticity: STDP | TripletSTDPRule | RewardSTDPRule | None = None,
         generator: torch.Generator | None = None, seed: int | None = None,
         name: str | None = None,
     ) -> None:
@@ -131,7 +133,7 @@ class Projection:
         tg = self.target_group
         self.slot_size = tg.n_targets * tg.n
         self.address = self.row * tg.n + self.t0 + self.post  # into the flat [v, channels] block
-        self.stdp: STDPState | None = None
+        self.stdp: STDPState | Any | None = None  # the bound rule's runtime
         self.built = True
 
     def _bind(self, net: Network) -> None:
@@ -208,7 +210,7 @@ class Projection:
 
     def post_pathway(self, step: int) -> None:
         """Synapses slot, post side (plastic projections): the STDP post update."""
-        self.stdp.on_post(self.target_group.spikes)  # type: ignore[union-attr]
+        self.stdp.on_post(self.target_group.spikes, step)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:

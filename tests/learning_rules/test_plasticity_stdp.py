@@ -17,7 +17,17 @@ from neuromorph.learning_rules.plasticity import (
     TripletSTDP,
 )
 from neuromorph.learning_rules.plasticity.traces import before, reverse_filter, spike_trace
-from neuromorph.sim import STDP, Channel, LIFGroup, Network, Projection, SpikeGeneratorGroup
+from neuromorph.sim import (
+    STDP,
+    Channel,
+    LIFGroup,
+    Network,
+    Projection,
+    RewardSTDPRule,
+    SpikeGeneratorGroup,
+    TripletSTDPRule,
+    from_indices,
+)
 from neuromorph.sim import all_to_all as connect_all
 
 D = torch.float64
@@ -54,20 +64,48 @@ def test_reverse_filter_matches_the_definition():
 
 
 # ------------------------------------------------------------------ pair STDP
-def _engine_weights(pre: torch.Tensor, post: torch.Tensor, w0: float, rule: STDP) -> np.ndarray:
-    """Run the event-driven engine on the same spike trains (post forced by a drive)."""
-    n_pre = pre.shape[2]
+def _engine_net(pre: torch.Tensor, post: torch.Tensor, w0: float, rule: object,
+                backend: str = "numpy") -> tuple[Network, Projection]:
+    """(``backend`` ``"cuda"``: the torch backend on the GPU.)"""
+    """The event-driven engine on the same spike trains (every post neuron forced by its own
+    drive one step early; the plastic synapses feed a channel that changes nothing)."""
+    n_pre, n_post = pre.shape[2], post.shape[2]
     ps = pre[:, 0].nonzero().tolist()
-    qs = post[:, 0, 0].nonzero().flatten().tolist()
-    net = Network(dt=DT, dtype=D, backend="numpy")
+    qs = post[:, 0].nonzero().tolist()
+    device = "cuda" if backend == "cuda" else "cpu"
+    net = Network(dt=DT, dtype=D, backend="torch" if backend == "cuda" else backend,
+                  device=device)
     src = net.add(SpikeGeneratorGroup(n_pre, [i for _, i in ps], [k * DT for k, _ in ps]))
-    drive = net.add(SpikeGeneratorGroup(1, [0] * len(qs), [(k - 1) * DT for k in qs]))
-    tgt = net.add(LIFGroup(1, tau_m=1e9, v_rest=0.0, v_threshold=0.5, v_reset=0.0,
+    drive = net.add(SpikeGeneratorGroup(n_post, [j for _, j in qs], [(k - 1) * DT for k, _ in qs]))
+    tgt = net.add(LIFGroup(n_post, tau_m=1e9, v_rest=0.0, v_threshold=0.5, v_reset=0.0,
                            channels={"ge": Channel(5e-3, scale=0.0)}))
-    net.add(Projection(drive, tgt, "v", connect_all(), weight=1.0))
+    net.add(Projection(drive, tgt, "v", from_indices(torch.arange(n_post), torch.arange(n_post)),
+                       weight=1.0))
     proj = net.add(Projection(src, tgt, "ge", connect_all(), weight=w0, plasticity=rule))
-    net.run((len(pre) + 2) * DT)
-    return proj.weights.numpy().copy()
+    return net, proj
+
+
+def forcible(post: torch.Tensor) -> torch.Tensor:
+    """Post trains the drive can force: none at step 0 (forced from the step before) and none
+    right after another (the reset follows the synapses slot, so that drive is lost)."""
+    post = post.clone()
+    post[1:] *= 1 - post[:-1]
+    post[0] = 0.0
+    return post
+
+
+def _engine_run(pre: torch.Tensor, post: torch.Tensor, w0: float, rule: object,
+                backend: str = "numpy", extra_steps: int = 2) -> tuple[Network, Projection]:
+    net, proj = _engine_net(pre, post, w0, rule, backend)
+    net.run((len(pre) + extra_steps) * DT)
+    return net, proj
+
+
+def _engine_weights(pre: torch.Tensor, post: torch.Tensor, w0: float, rule: object,
+                    backend: str = "numpy") -> np.ndarray:
+    """Final engine weights as ``[n_post, n_pre]`` (all-to-all synapses are row-major by pre)."""
+    _, proj = _engine_run(pre, post, w0, rule, backend)
+    return proj.weights.cpu().numpy().reshape(pre.shape[2], post.shape[2]).T.copy()
 
 
 @pytest.mark.parametrize("pairing", ["all_to_all", "nearest"])
@@ -80,7 +118,7 @@ def test_pair_stdp_equals_the_event_driven_engine(pairing):
     assert rule.engine_rule() is spec
     dw, _ = rule.update(pre, post, torch.full((1, 6), 0.5, dtype=D))
     w_engine = _engine_weights(pre, post, 0.5, spec)
-    np.testing.assert_allclose(0.5 + dw[0].numpy(), w_engine, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(0.5 + dw.numpy(), w_engine, rtol=0, atol=1e-14)
 
 
 def test_pair_stdp_single_pairs_are_the_textbook_window():
@@ -198,6 +236,33 @@ def test_triplet_poisson_drift_has_the_bcm_threshold():
         assert (drift > 0) == (r_post > 19.2)
 
 
+ENGINE_BACKENDS = ["numpy", "torch", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))]
+
+
+@pytest.mark.parametrize("backend", ENGINE_BACKENDS)
+@pytest.mark.parametrize(("interaction", "bounds"), [("all_to_all", "additive"),
+                                                     ("nearest", "additive"),
+                                                     ("all_to_all", "multiplicative")])
+def test_triplet_on_the_event_engine_equals_the_dense_rule(interaction, bounds, backend):
+    """Exact for additive bounds; with soft bounds the dense rule scales by the weight at the
+    start of the window and the engine by the current one (a second-order difference)."""
+    pre, post = trains(3000, 5, 0.01, 16), trains(3000, 3, 0.012, 17)
+    pre[900, 0, :], post[900, 0, :] = 1.0, 1.0  # simultaneous: the pre pathway runs first
+    post = forcible(post)
+    lr = 0.1 if bounds == "additive" else 1e-3  # soft bounds: small steps, small 2nd order
+    rule = TripletSTDP(FULL, dt=DT, interaction=interaction, lr=lr, w_min=0.0, w_max=1.0,
+                       bounds=bounds)
+    spec = rule.engine_rule()
+    assert isinstance(spec, TripletSTDPRule) and spec.a3_plus == pytest.approx(lr * FULL.a3_plus)
+    dw, _ = rule.update(pre, post, torch.full((3, 5), 0.5, dtype=D))
+    w_engine = _engine_weights(pre, post, 0.5, spec, backend)
+    big = np.abs(dw.numpy()).max()
+    assert 0.05 * lr < big < 0.4  # the trains move the weights, inside the bounds
+    atol = 1e-13 if bounds == "additive" else 0.01 * big
+    np.testing.assert_allclose(0.5 + dw.numpy(), w_engine, rtol=0, atol=atol)
+
+
 # ------------------------------------------------------------------ reward-modulated STDP
 def _reward_reference(pre, post, m, rule: RewardSTDP):
     T, B = pre.shape[:2]
@@ -286,3 +351,50 @@ def test_neuromodulated_hebb_learns_a_rewarded_association():
         w = (w + rule.update(x, y, w, modulator=torch.where(k == 0, 1.0, -1.0))[0]).clamp(0, 1)
     # pattern a's inputs (incl. the shared one, which a drives harder) saturate, b's vanish
     assert torch.equal(w, torch.tensor([[1.0, 1.0, 0.0, 0.0]], dtype=D))
+
+
+@pytest.mark.parametrize("backend", ENGINE_BACKENDS)
+def test_reward_stdp_on_the_event_engine_equals_the_dense_rule(backend):
+    T = 2500
+    pre, post = trains(T, 4, 0.02, 18), forcible(trains(T, 2, 0.02, 19))
+    g = torch.Generator().manual_seed(5)
+    m = torch.where(torch.rand(T, generator=g, dtype=D) < 0.01,
+                    torch.randn(T, generator=g, dtype=D), torch.zeros(T, dtype=D))
+    rule = RewardSTDP(dt=DT, a_plus=1.0, a_minus=-0.8, tau_e=0.05, lr=0.01, w_min=0.0, w_max=1.0)
+    dw, st = rule.update(pre, post, torch.full((2, 4), 0.5, dtype=D), modulator=m[:, None])
+    spec = rule.engine_rule(modulator=lambda t: float(m[round(t / DT)]) if t < T * DT else 0.0)
+    net, proj = _engine_run(pre, post, 0.5, spec, backend, extra_steps=0)
+    w_engine = proj.weights.cpu().numpy().reshape(4, 2).T
+    assert 1e-3 < np.abs(dw.numpy()).max() < 0.4  # inside the bounds
+    np.testing.assert_allclose(0.5 + dw.numpy(), w_engine, rtol=0, atol=1e-12)
+    elig = proj.stdp.eligibility.cpu().numpy().reshape(4, 2).T
+    np.testing.assert_allclose(elig, st.eligibility[0].numpy(), rtol=1e-9, atol=1e-14)
+    # a reward delivered between runs: w += lr m e for every synapse
+    before = proj.weights.clone()
+    proj.stdp.deliver(2.0)
+    expect = (before + 0.01 * 2.0 * proj.stdp.eligibility).clamp(0.0, 1.0)
+    torch.testing.assert_close(proj.weights, expect, rtol=0, atol=1e-15)
+
+
+def test_event_rule_traces_survive_a_checkpoint(tmp_path):
+    from neuromorph.sim import load_checkpoint, save_checkpoint
+
+    pre, post = trains(2000, 3, 0.02, 20), forcible(trains(2000, 2, 0.02, 21))
+    spec = TripletSTDPRule(5e-3, 6e-3, 7e-3, 2e-4, w_max=1.0)
+    _, p_full = _engine_run(pre, post, 0.5, spec)
+    part, _ = _engine_net(pre, post, 0.5, spec)
+    part.run(900 * DT)
+    save_checkpoint(part, tmp_path / "ck.pt")
+    resumed, p_res = _engine_net(pre, post, 0.5, spec)
+    load_checkpoint(resumed, tmp_path / "ck.pt")
+    resumed.run((2002 - 900) * DT)
+    assert not torch.equal(p_full.weights, torch.full_like(p_full.weights, 0.5))
+    torch.testing.assert_close(p_res.weights, p_full.weights, rtol=0, atol=1e-15)
+
+
+def test_brian2_bridge_refuses_event_rules_it_cannot_translate():
+    pytest.importorskip("brian2")
+    from neuromorph.sim.brian2_bridge import _stdp_code
+
+    with pytest.raises(TypeError, match="pair STDP"):
+        _stdp_code(RewardSTDPRule(), "ge")

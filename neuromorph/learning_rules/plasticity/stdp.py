@@ -27,6 +27,7 @@ the bounds this equals the engine's event-by-event update exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
@@ -42,6 +43,7 @@ from neuromorph.learning_rules.plasticity.traces import (
     spike_trace,
 )
 from neuromorph.sim.plasticity import BOUNDS, STDP
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 
 
 def soft_bounded(delta: Tensor, w: Tensor, w_min: float, w_max: float, bounds: str) -> Tensor:
@@ -183,6 +185,15 @@ class TripletSTDP(PlasticityRule):
     def bounds(self) -> tuple[float, float]:
         return self.w_min, self.w_max
 
+    def engine_rule(self) -> TripletSTDPRule:
+        """The same rule on events: ``net.connect(..., plasticity=rule.engine_rule())``
+        (``lr`` folds into the amplitudes)."""
+        p, lr = self.params, self.lr
+        return TripletSTDPRule(
+            p.a2_plus * lr, p.a3_plus * lr, p.a2_minus * lr, p.a3_minus * lr, self.w_max,
+            tau_plus=p.tau_plus, tau_minus=p.tau_minus, tau_x=p.tau_x, tau_y=p.tau_y,
+            w_min=self.w_min, interaction=self.interaction, bounds=self.bounds_mode)
+
     def _update(self, pre: Tensor, post: Tensor, weight: Tensor, modulator: Tensor | None,
                 state: State) -> tuple[Tensor, State]:
         p, near = self.params, self.interaction == "nearest"
@@ -239,6 +250,7 @@ class RewardSTDP(PlasticityRule):
                  bounds: str = "additive") -> None:
         super().__init__(lr)
         _check_bounds("RewardSTDP", w_min, w_max, bounds)
+        self.taus = (float(tau_plus), float(tau_minus), float(tau_e))
         self.dt, self.a_plus, self.a_minus = float(dt), float(a_plus), float(a_minus)
         self.d_pre, self.d_post = decay_per_step(tau_plus, dt), decay_per_step(tau_minus, dt)
         self.d_e = decay_per_step(tau_e, dt)
@@ -247,6 +259,13 @@ class RewardSTDP(PlasticityRule):
     @property
     def bounds(self) -> tuple[float, float]:
         return self.w_min, self.w_max
+
+    def engine_rule(self, modulator: Callable[[float], float] | None = None) -> RewardSTDPRule:
+        """The same rule on events (``modulator(t_seconds)``, or deliver rewards between runs
+        with ``projection.stdp.deliver(m)``)."""
+        tau_plus, tau_minus, tau_e = self.taus
+        return RewardSTDPRule(self.a_plus, self.a_minus, tau_plus, tau_minus, tau_e, self.lr,
+                              self.w_min, self.w_max, self.bounds_mode, modulator)
 
     def _update(self, pre: Tensor, post: Tensor, weight: Tensor, modulator: Tensor | None,
                 state: State) -> tuple[Tensor, State]:

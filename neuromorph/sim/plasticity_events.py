@@ -1,0 +1,309 @@
+"""Triplet STDP and reward-modulated STDP on events: the engine's counterparts of the dense rules.
+
+Both run on either backend (numpy or torch, any device) with the pair rule's schedule
+(:mod:`neuromorph.sim.plasticity`, Brian2's): every trace decays exactly once per step at the
+start of the synapses slot, then the pre pathway (a pre spike reads the post traces *before*
+this step's post spikes), then the post pathway (a post spike reads the pre traces *including*
+this step's pre spikes). Weights follow the pair rule's bounds (additive: clip to
+``[w_min, w_max]``; multiplicative: soft bounds, then clip). With these schedules, a run of the
+engine equals the dense rules of :mod:`neuromorph.learning_rules.plasticity` (``B = 1``, weights
+inside the bounds) on the same spike trains; the tests check it.
+
+- :class:`TripletSTDPRule` (Pfister & Gerstner 2006): pre traces ``r1`` (``tau_plus``),
+  ``r2`` (``tau_x``), post traces ``o1`` (``tau_minus``), ``o2`` (``tau_y``)::
+
+      pre spike i:  w_ij -= o1_j (A2- + A3- r2_i)   then r1_i, r2_i += 1 (nearest: = 1)
+      post spike j: w_ij += r1_i (A2+ + A3+ o2_j)   then o1_j, o2_j += 1 (nearest: = 1)
+
+- :class:`RewardSTDPRule` (Izhikevich 2007; Fremaux & Gerstner 2016): pair-STDP increments feed
+  an eligibility trace per synapse, ``de/dt = -e / tau_e + c(t)``, and the weights follow a
+  modulator ``m``: ``w += lr m(t) e(t)`` at every step where ``m(t) != 0``. ``m`` comes from
+  the rule's ``modulator(t_seconds)`` callable (evaluated each step, after the post pathway)
+  and/or from :meth:`RewardSTDPState.deliver` between runs (a reward at the end of a trial).
+
+Traces are per neuron (exact for these rules, as for the pair rule); the eligibility is per
+synapse and decays lazily (a scalar gain, renormalised when it gets small), so a step costs
+nothing per synapse unless a spike or a modulator touches it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from neuromorph.sim.plasticity import BOUNDS, PAIRINGS
+
+if TYPE_CHECKING:
+    from neuromorph.sim.network import Network
+    from neuromorph.sim.projections import Projection
+
+
+def _check_common(rule: str, taus: dict[str, float], w_min: float, w_max: float,
+                  bounds: str, pairing: str = "all_to_all") -> None:
+    for name, tau in taus.items():
+        if not tau > 0:
+            raise ValueError(f"{rule}: {name} must be > 0 s, got {tau}")
+    if not w_max > w_min:
+        raise ValueError(f"{rule} needs w_max > w_min, got [{w_min}, {w_max}]")
+    if bounds not in BOUNDS:
+        raise ValueError(f"{rule}: unknown bounds {bounds!r}; choose one of {list(BOUNDS)}")
+    if pairing not in PAIRINGS:
+        raise ValueError(f"{rule}: unknown interaction {pairing!r}; choose one of "
+                         f"{list(PAIRINGS)}")
+
+
+@dataclass(frozen=True)
+class TripletSTDPRule:
+    """Triplet STDP spec for ``net.connect(..., plasticity=...)`` (module docstring). Amplitudes
+    are magnitudes in weight units (``A2-``/``A3-`` depress); times in seconds."""
+
+    a2_plus: float
+    a3_plus: float
+    a2_minus: float
+    a3_minus: float
+    w_max: float
+    tau_plus: float = 16.8e-3
+    tau_minus: float = 33.7e-3
+    tau_x: float = 101e-3
+    tau_y: float = 114e-3
+    w_min: float = 0.0
+    interaction: Literal["all_to_all", "nearest"] = "all_to_all"
+    bounds: Literal["additive", "multiplicative"] = "additive"
+
+    def __post_init__(self) -> None:
+        taus = {k: getattr(self, k) for k in ("tau_plus", "tau_minus", "tau_x", "tau_y")}
+        _check_common("TripletSTDPRule", taus, self.w_min, self.w_max, self.bounds,
+                      self.interaction)
+        for k in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
+            if not getattr(self, k) >= 0:
+                raise ValueError(f"TripletSTDPRule: {k} must be >= 0 (a magnitude), "
+                                 f"got {getattr(self, k)}")
+
+    def bind(self, proj: Projection, net: Network) -> TripletSTDPState:
+        return TripletSTDPState(self, proj, net)
+
+
+@dataclass(frozen=True)
+class RewardSTDPRule:
+    """Reward-modulated STDP spec (module docstring): ``a_plus`` (pre before post) and
+    ``a_minus`` (post before pre, < 0 to depress) feed the eligibility; ``lr`` scales
+    ``m * e``. ``modulator(t)`` (seconds -> value) is optional."""
+
+    a_plus: float = 1.0
+    a_minus: float = -1.0
+    tau_plus: float = 20e-3
+    tau_minus: float = 20e-3
+    tau_e: float = 0.2
+    lr: float = 1e-2
+    w_min: float = 0.0
+    w_max: float = 1.0
+    bounds: Literal["additive", "multiplicative"] = "additive"
+    modulator: Callable[[float], float] | None = None
+
+    def __post_init__(self) -> None:
+        taus = {k: getattr(self, k) for k in ("tau_plus", "tau_minus", "tau_e")}
+        _check_common("RewardSTDPRule", taus, self.w_min, self.w_max, self.bounds)
+
+    def bind(self, proj: Projection, net: Network) -> RewardSTDPState:
+        return RewardSTDPState(self, proj, net)
+
+
+# ----------------------------------------------------------------------------- shared machinery
+def _index(spikes: Any) -> Tensor:
+    """Spiking neuron indices from a backend's spikes (numpy indices/mask or a torch mask)."""
+    t = torch.from_numpy(np.ascontiguousarray(spikes)) if isinstance(spikes, np.ndarray) \
+        else spikes
+    return t.nonzero().flatten() if t.dtype == torch.bool else t.long()
+
+
+def _ranges(indptr: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+    """``(positions, owner)``: concatenated ``indptr[i]:indptr[i+1]`` over ``idx`` and, for each
+    position, the index ``i`` it came from."""
+    starts = indptr[idx]
+    lens = indptr[idx + 1] - starts
+    total = int(lens.sum()) if idx.numel() else 0
+    if total == 0:
+        empty = torch.zeros(0, dtype=torch.int64, device=indptr.device)
+        return empty, empty
+    shift = starts - (torch.cumsum(lens, 0) - lens)
+    pos = torch.repeat_interleave(shift, lens, output_size=total) + \
+        torch.arange(total, device=indptr.device)
+    return pos, torch.repeat_interleave(idx, lens, output_size=total)
+
+
+class EventSynapses:
+    """The synapses that the spikes of source rows or target columns touch (torch, on the
+    network's device), with the partner neuron of each (full-group indices)."""
+
+    def __init__(self, proj: Projection, device: torch.device) -> None:
+        post_full = proj.post + proj.t0
+        pre_full = proj.pre + proj.s0
+        col_order = torch.sort(post_full, stable=True).indices
+        counts = torch.bincount(post_full, minlength=proj.target_group.n)
+        self.row_indptr = proj.indptr_full.to(device)
+        self.row_partner = post_full.to(device)
+        self.col_indptr = torch.cat([torch.zeros(1, dtype=torch.int64),
+                                     torch.cumsum(counts, 0)]).to(device)
+        self.col_syn = col_order.to(device)
+        self.col_partner = pre_full[col_order].to(device)
+
+    def of_sources(self, spikes: Any) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, source of each, target of each)`` of the spiking sources."""
+        syn, src = _ranges(self.row_indptr, _index(spikes).to(self.row_indptr.device))
+        return syn, src, self.row_partner[syn]
+
+    def of_targets(self, spikes: Any) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, target of each, source of each)`` of the spiking targets."""
+        pos, tgt = _ranges(self.col_indptr, _index(spikes).to(self.col_indptr.device))
+        return self.col_syn[pos], tgt, self.col_partner[pos]
+
+
+def bounded_add(w_full: Tensor, syn: Tensor, delta: Tensor, w_min: float, w_max: float,
+                multiplicative: bool) -> None:
+    """``w[syn] = clip(w[syn] + delta)`` (soft bounds first when ``multiplicative``)."""
+    if syn.numel() == 0:
+        return
+    w = w_full[syn]
+    if multiplicative:
+        delta = torch.where(delta > 0, delta * (w_max - w), delta * (w - w_min)) / (w_max - w_min)
+    w_full[syn] = torch.clamp(w + delta, w_min, w_max)
+
+
+class _EventRuleState:
+    """Per-neuron traces that decay once per step, the synapse index, the numpy pre pathway."""
+
+    def __init__(self, proj: Projection, net: Network, taus: dict[str, tuple[str, float]]) -> None:
+        self.proj, self.net = proj, net
+        self.numpy = net.ops.name == "numpy"
+        dev = torch.device("cpu") if self.numpy else net.device
+        self.syn = EventSynapses(proj, dev)
+        sizes = {"pre": proj.source_group.n, "post": proj.target_group.n}
+        self.traces = {k: torch.zeros(sizes[side], dtype=net.dtype, device=dev)
+                       for k, (side, _) in taus.items()}
+        self.decays = {k: math.exp(-net.dt / tau) for k, (_, tau) in taus.items()}
+
+    def decay(self) -> None:
+        for k, tr in self.traces.items():
+            tr.mul_(self.decays[k])
+
+    def bump(self, names: tuple[str, ...], idx: Tensor, nearest: bool) -> None:
+        for k in names:
+            if nearest:
+                self.traces[k][idx] = 1.0
+            else:
+                self.traces[k][idx] += 1.0
+
+    def pre_numpy(self, spikes: np.ndarray, flat: np.ndarray) -> None:
+        """Numpy backend: propagate the arriving spikes, then the pre update."""
+        self.proj.prop(spikes, self.proj.np_w, flat, 0)
+        self.on_pre(spikes)
+
+    def on_pre(self, spikes: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v.clone() for k, v in self.traces.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, v in self.traces.items():
+            v.copy_(state[k])
+
+
+class TripletSTDPState(_EventRuleState):
+    """Runtime of one triplet-plastic projection (see :class:`TripletSTDPRule`)."""
+
+    def __init__(self, rule: TripletSTDPRule, proj: Projection, net: Network) -> None:
+        super().__init__(proj, net, {"r1": ("pre", rule.tau_plus), "r2": ("pre", rule.tau_x),
+                                     "o1": ("post", rule.tau_minus), "o2": ("post", rule.tau_y)})
+        self.rule = rule
+        self.mult = rule.bounds == "multiplicative"
+        self.nearest = rule.interaction == "nearest"
+
+    def on_pre(self, spikes: Any) -> None:
+        r, tr = self.rule, self.traces
+        syn, src, tgt = self.syn.of_sources(spikes)
+        delta = -tr["o1"][tgt] * (r.a2_minus + r.a3_minus * tr["r2"][src])
+        bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
+        self.bump(("r1", "r2"), _index(spikes).to(tr["r1"].device), self.nearest)
+
+    def on_post(self, spikes: Any, step: int = 0) -> None:
+        r, tr = self.rule, self.traces
+        syn, tgt, src = self.syn.of_targets(spikes)
+        delta = tr["r1"][src] * (r.a2_plus + r.a3_plus * tr["o2"][tgt])
+        bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
+        self.bump(("o1", "o2"), _index(spikes).to(tr["o1"].device), self.nearest)
+
+
+class RewardSTDPState(_EventRuleState):
+    """Runtime of one reward-modulated projection (see :class:`RewardSTDPRule`).
+
+    ``eligibility`` is ``stored * gain``; the gain decays each step and is folded back into the
+    stored values when it drops below 1e-30.
+    """
+
+    def __init__(self, rule: RewardSTDPRule, proj: Projection, net: Network) -> None:
+        super().__init__(proj, net, {"r": ("pre", rule.tau_plus), "o": ("post", rule.tau_minus)})
+        self.rule = rule
+        self.mult = rule.bounds == "multiplicative"
+        self.stored = torch.zeros(proj.nnz, dtype=net.dtype, device=self.traces["r"].device)
+        self.gain = 1.0
+        self.d_e = math.exp(-net.dt / rule.tau_e)
+
+    @property
+    def eligibility(self) -> Tensor:
+        """Eligibility of every synapse ``[nnz]`` at the current time."""
+        return self.stored * self.gain
+
+    def decay(self) -> None:
+        super().decay()
+        self.gain *= self.d_e
+        if self.gain < 1e-30:
+            self.stored *= self.gain
+            self.gain = 1.0
+
+    def on_pre(self, spikes: Any) -> None:
+        syn, _, tgt = self.syn.of_sources(spikes)
+        self.stored.index_add_(0, syn, self.rule.a_minus * self.traces["o"][tgt] / self.gain)
+        self.bump(("r",), _index(spikes).to(self.stored.device), False)
+
+    def on_post(self, spikes: Any, step: int = 0) -> None:
+        syn, tgt, src = self.syn.of_targets(spikes)
+        self.stored.index_add_(0, syn, self.rule.a_plus * self.traces["r"][src] / self.gain)
+        self.bump(("o",), _index(spikes).to(self.stored.device), False)
+        if self.rule.modulator is not None:
+            m = float(self.rule.modulator(step * self.net.dt))
+            if m != 0.0:
+                self.deliver(m)
+
+    def deliver(self, m: float) -> None:
+        """``w += lr m e`` for every synapse now (e.g. a reward at the end of a trial)."""
+        r = self.rule
+        nnz = self.proj.nnz
+        all_syn = torch.arange(nnz, device=self.stored.device)
+        bounded_add(self.proj.w_full, all_syn, (r.lr * float(m) * self.gain) * self.stored,
+                    r.w_min, r.w_max, self.mult)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "eligibility": self.stored.clone(),
+                "gain": float(self.gain)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.stored.copy_(state["eligibility"])
+        self.gain = float(state["gain"])
+
+
+__all__ = [
+    "EventSynapses",
+    "RewardSTDPRule",
+    "RewardSTDPState",
+    "TripletSTDPRule",
+    "TripletSTDPState",
+    "bounded_add",
+]
