@@ -66,9 +66,9 @@ def test_reverse_filter_matches_the_definition():
 # ------------------------------------------------------------------ pair STDP
 def _engine_net(pre: torch.Tensor, post: torch.Tensor, w0: float, rule: object,
                 backend: str = "numpy") -> tuple[Network, Projection]:
-    """(``backend`` ``"cuda"``: the torch backend on the GPU.)"""
     """The event-driven engine on the same spike trains (every post neuron forced by its own
-    drive one step early; the plastic synapses feed a channel that changes nothing)."""
+    drive one step early; the plastic synapses feed a channel that changes nothing).
+    ``backend="cuda"``: the torch backend on the GPU."""
     n_pre, n_post = pre.shape[2], post.shape[2]
     ps = pre[:, 0].nonzero().tolist()
     qs = post[:, 0].nonzero().tolist()
