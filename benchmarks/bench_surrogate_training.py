@@ -232,6 +232,40 @@ def matmul_floor(n: int, T: int, B: int, repeats: int, device: str) -> float:
     return best
 
 
+def half_precision_step(n: int, T: int, B: int, dtype: torch.dtype, repeats: int,
+                        device: str) -> tuple[float, float]:
+    """``(min ms, peak MiB)`` of neuromorph's layer in ``dtype`` (fp16/bf16 matmuls; the neuron
+    state stays fp32 inside the kernels). No peer: gradients cannot agree to 1e-5 there."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(T, B, n, generator=g).to(device, dtype)
+    layer = SpikingLinear(n, n, dt=1.0, tau=1 / (1 - BETA), r=1 / (1 - BETA), reset="subtract",
+                          reset_delay=True, detach_reset=True, surrogate="arctan")
+    layer = layer.to(device, dtype)
+
+    def step() -> None:
+        layer.zero_grad(set_to_none=True)
+        layer(x).sum().backward()
+
+    step()
+    best = float("inf")
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        step()
+        _sync(device)
+        best = min(best, time.perf_counter() - t0)
+    layer.zero_grad(set_to_none=True)
+    mib = float("nan")
+    if device == "cuda":
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        mib = (torch.cuda.max_memory_allocated() - base) / 2**20
+    return best * 1e3, mib
+
+
 # ------------------------------------------------------------------ memory
 def _status_mb(key: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -287,6 +321,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--threads", type=int, default=0,
                     help="torch intra-op threads for every library (0: torch's default)")
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--half", nargs="*", default=[], choices=["bfloat16", "float16"],
+                    help="also time neuromorph alone in these dtypes (no peer)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--memcase", nargs=7, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -350,6 +386,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"# matmul floor n={n}: Linear fwd + weight grad alone {floor:.1f} ms")
         rows.append(dict(peer="floor", case="matmul", n=n, T=T, batch=a.batch, device=dev_name,
                          ours_ms=floor))
+    for name in a.half:
+        for n in sizes:
+            ms, mib = half_precision_step(n, T, a.batch, getattr(torch, name), a.repeats, a.device)
+            print(f"# neuromorph alone in {name}, n={n}: {ms:.1f} ms, {mib:.1f} MiB")
+            rows.append(dict(peer="none", case=f"e2e_{name}", n=n, T=T, batch=a.batch,
+                             device=dev_name, ours_ms=ms, ours_mib=mib))
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     return rows
