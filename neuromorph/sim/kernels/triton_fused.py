@@ -49,7 +49,8 @@ class _LinearLIFTriton(torch.autograd.Function):
         h, ctx.h = ctx.h, None  # handed over: the backward overwrites it with dL/dx
         if h is None:
             raise RuntimeError("the fused Linear+LIF op frees its buffer in the backward, so it "
-                               "cannot be differentiated twice (retain_graph=True)")
+                               "cannot be differentiated twice (retain_graph=True); build the "
+                               "layer with recompute=True, which can")
         n_inp, n_w, n_b, n_v0, n_al, n_th = ctx.needs_input_grad[:6]
         T, B, K = inp.shape
         N = weight.shape[0]
