@@ -54,6 +54,7 @@ class _LinearLIFTriton(torch.autograd.Function):
         n_inp, n_w, n_b, n_v0, n_al, n_th = ctx.needs_input_grad[:6]
         T, B, K = inp.shape
         N = weight.shape[0]
+        gvT = None if gvT is None else gvT.contiguous()  # (gs may have any strides)
         gv0, gth, gal = run_lif_backward(gs, None, gvT, h, ctx.s, v0, alpha, theta, *ctx.opts,
                                          gx=h)
         g2 = h.view(T * B, N)
