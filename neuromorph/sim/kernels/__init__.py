@@ -25,6 +25,7 @@ from typing import Any
 from torch import Tensor
 
 from neuromorph.sim.kernels.cpu_cuba import cuba_lif_multistep_cpu
+from neuromorph.sim.kernels.cpu_fused import linear_lif_multistep
 from neuromorph.sim.kernels.cpu_lif import if_multistep_cpu, lif_multistep_cpu
 from neuromorph.sim.kernels.reference import (
     cuba_lif_multistep_reference,
@@ -175,16 +176,14 @@ def linear_lif(
     """Fused ``Linear`` + LIF (``spikes, v_final``); arguments as in
     :func:`~neuromorph.sim.kernels.cpu_fused.linear_lif_multistep`.
 
-    CUDA tensors with ``backend`` ``"auto"``/``"triton"`` run the Triton fused op
-    (:mod:`.triton_fused`); CPU tensors, ``backend="cpu"`` and ``recompute=True`` (which only
-    the torch path implements) run the fused torch op (:mod:`.cpu_fused`, any device).
+    ``backend="triton"``, or ``"auto"`` with CUDA tensors, runs the Triton fused op
+    (:mod:`.triton_fused`); ``"cpu"``, ``"auto"`` with CPU tensors and ``recompute=True`` (which
+    only the torch path implements) run the fused torch op (:mod:`.cpu_fused`, any device).
     """
-    from neuromorph.sim.kernels.cpu_fused import linear_lif_multistep
-
     if backend not in ("auto", "cpu", "triton"):
         raise ValueError(f"the fused Linear + LIF op has backends 'auto', 'cpu' and 'triton', "
                          f"got {backend!r}")
-    if inp.is_cuda and backend != "cpu" and not recompute:
+    if (backend == "triton" or (backend == "auto" and inp.is_cuda)) and not recompute:
         try:
             from neuromorph.sim.kernels.triton_fused import linear_lif_triton
         except ImportError as err:
