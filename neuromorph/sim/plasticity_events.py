@@ -23,7 +23,9 @@ inside the bounds) on the same spike trains; the tests check it.
 
 Traces are per neuron (exact for these rules, as for the pair rule); the eligibility is per
 synapse and decays lazily (a scalar gain, renormalised when it gets small), so a step costs
-nothing per synapse unless a spike or a modulator touches it.
+nothing per synapse unless a spike or a modulator touches it. These rules gather the spiking
+indices with plain torch ops (on CUDA: one host synchronisation per step and projection); the
+pair rule runs on the fused event kernels instead.
 """
 
 from __future__ import annotations
