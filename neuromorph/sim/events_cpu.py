@@ -69,7 +69,7 @@ class Propagator:
         """``address`` (length ``nnz + 1``) into the flat buffer; ``ring_size`` > 0 means the
         buffer is a ring of that many elements and ``base`` is added modulo it."""
         self.rows, self.ring_size = rows, ring_size
-        self.address = np.ascontiguousarray(address, dtype=np.int64)
+        self.address: np.ndarray | None = np.ascontiguousarray(address, dtype=np.int64)
         span = max(2 * ring_size, int(self.address.max()) + 1 if self.address.size else 0)
         small = self.address.astype(np.int32) if span < 2**31 else self.address
         self.ell_address = rows.gather(small)

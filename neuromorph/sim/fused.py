@@ -34,11 +34,19 @@ class FusedPropagation:
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         address = np.concatenate([np.concatenate(addr)[self.order], [0]])
         self.prop = Propagator(RowIndex(indptr), address, first.prop.ring_size)
+        if self.order.size < 2**31:
+            self.order = self.order.astype(np.int32)
+        if self.prop.rows.padded:
+            self.prop.address = None  # padded rows read the row-layout addresses only
+        for p in projections:  # their synapses live here now: drop their own row layouts
+            p.prop = p.rows = None
 
     def prepare_run(self) -> None:
         w = np.concatenate([p.np_w[:-1] for p in self.projections])
-        self.weights = np.concatenate([w[self.order], np.zeros(1, dtype=w.dtype)])
-        self.prop.freeze_weights(self.weights)
+        weights = np.concatenate([w[self.order], np.zeros(1, dtype=w.dtype)])
+        self.prop.freeze_weights(weights)
+        # padded rows read the frozen row-layout copy only; CSR rows read the flat weights
+        self.weights = None if self.prop.rows.padded else weights
 
     def __call__(self, step: int) -> None:
         spikes = self.source_group.spikes

@@ -41,9 +41,10 @@ WeightSpec = float | Tensor | Callable[[int, torch.Generator | None], Tensor]
 
 
 def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str,
-                 order: Tensor | None = None) -> Tensor:
+                 order: Tensor | None = None, share_scalar: bool = False) -> Tensor:
     """Scalar / array / callable -> float64 ``[nnz]``; arrays given with explicit index lists
-    are permuted by ``order`` into the CSR order."""
+    are permuted by ``order`` into the CSR order. ``share_scalar``: a scalar comes back as a
+    read-only expanded view (no memory per synapse; used for delays, which are never written)."""
     if callable(value) and not isinstance(value, Tensor):
         value = value(nnz, gen)
     elif order is not None:
@@ -53,13 +54,22 @@ def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what:
     t = torch.as_tensor(np.asarray(value) if not isinstance(value, Tensor) else value,
                         dtype=torch.float64)
     if t.dim() == 0:
-        return t.expand(nnz).clone()
+        if not torch.isfinite(t):
+            raise ValueError(f"{what} contains NaN or inf")
+        return t.expand(nnz) if share_scalar else t.expand(nnz).clone()
     if tuple(t.shape) != (nnz,):
         raise ValueError(f"{what} must be a scalar or have one entry per synapse ({nnz}), got "
                          f"shape {list(t.shape)}")
     if not torch.isfinite(t).all():
         raise ValueError(f"{what} contains NaN or inf")
     return t.clone()
+
+
+def _delay_steps(delay: Tensor, dt: float) -> Tensor:
+    """:func:`delay_steps`, computed once and expanded when the delay is one shared value."""
+    if delay.numel() and delay.stride() == (0,):
+        return delay_steps(delay[:1], dt).expand(delay.numel())
+    return delay_steps(delay, dt)
 
 
 class Projection:
@@ -93,7 +103,7 @@ class Projection:
         self.indptr = csr_indptr(self.pre, n_pre)
         self.w_full = torch.zeros(self.nnz + 1, dtype=torch.float64)
         self.w_full[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
-        self.delay = _per_synapse(delay, self.nnz, generator, "delay", order)
+        self.delay = _per_synapse(delay, self.nnz, generator, "delay", order, share_scalar=True)
         if (self.delay < 0).any():
             raise ValueError("delays must be >= 0 seconds")
         if plasticity is not None and self.nnz and not bool((self.delay == self.delay[0]).all()):
@@ -122,7 +132,7 @@ class Projection:
     def _build(self, net: Network) -> None:
         self.ops = net.ops
         self.w_full = self.w_full.to(net.device, net.dtype)
-        self._dsteps = delay_steps(self.delay, net.dt)
+        self._dsteps = _delay_steps(self.delay, net.dt)
         n_src = self.source_group.n
         self.indptr_full = torch.cat([
             torch.zeros(self.s0, dtype=torch.int64), self.indptr,
@@ -132,7 +142,8 @@ class Projection:
         self.ring_depth = max_d + 1 if (self.plasticity is None and max_d > 0) else 1
         tg = self.target_group
         self.slot_size = tg.n_targets * tg.n
-        self.address = self.row * tg.n + self.t0 + self.post  # into the flat [v, channels] block
+        # into the flat [v, channels] block; needed until _bind only
+        self.address: Tensor | None = self.row * tg.n + self.t0 + self.post
         self.stdp: STDPState | Any | None = None  # the bound rule's runtime
         self.built = True
 
@@ -157,6 +168,7 @@ class Projection:
             self.t_targets = self.address.to(dev, torch.int32 if small else torch.int64)
             self.t_delays = self._dsteps.to(dev, torch.int32) if ring else None
             self.buffer = tg.ring if ring else tg.state[: tg.n_targets].view(1, -1)
+        self.address = None  # the propagator / kernels hold their own copy
         self.queue: list[Any] = []
         if self.spike_delay:
             n_src = self.source_group.n
@@ -169,8 +181,9 @@ class Projection:
             self.stdp = self.plasticity.bind(self, net)
 
     def prepare_run(self) -> None:
-        """Refresh cached row-layout weights (static projections on the numpy backend)."""
-        if self.ops.name != "numpy":
+        """Refresh cached row-layout weights (static projections on the numpy backend; a
+        projection fused with others has no propagator of its own)."""
+        if self.ops.name != "numpy" or self.prop is None:
             return
         if self.stdp is None:
             self.prop.freeze_weights(self.np_w)
