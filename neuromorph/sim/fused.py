@@ -27,19 +27,19 @@ class FusedPropagation:
         for p in projections:
             indptr = p.indptr_full.numpy()
             rows.append(np.repeat(np.arange(indptr.size - 1), np.diff(indptr)))
-            addr.append(p.prop.address[:-1])
+            addr.append(p.addresses()[:-1])
         row = np.concatenate(rows)
         self.order = np.argsort(row, kind="stable")  # merged synapse k <- concatenated order[k]
         counts = np.bincount(row, minlength=self.source_group.n)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         address = np.concatenate([np.concatenate(addr)[self.order], [0]])
-        self.prop = Propagator(RowIndex(indptr), address, first.prop.ring_size)
+        self.prop = Propagator(RowIndex(indptr), address, first.ring_size)
         if self.order.size < 2**31:
             self.order = self.order.astype(np.int32)
         if self.prop.rows.padded:
             self.prop.address = None  # padded rows read the row-layout addresses only
         for p in projections:  # their synapses live here now: drop their own row layouts
-            p.prop = p.rows = None
+            p.release_layout()
 
     def prepare_run(self) -> None:
         w = np.concatenate([p.np_w[:-1] for p in self.projections])
@@ -68,7 +68,7 @@ def fuse_static(projections: list[Projection]) -> tuple[list[FusedPropagation], 
         if p.ops.name != "numpy" or p.plasticity is not None or p.spike_delay:
             rest.append(p)
             continue
-        key = (id(p.source_group), id(p.target_group), p.prop.ring_size)
+        key = (id(p.source_group), id(p.target_group), p.ring_size)
         groups.setdefault(key, []).append(p)
     fused = []
     for members in groups.values():

@@ -97,7 +97,10 @@ class Projection:
         same = self.source_group is self.target_group
         diag = self.s0 - self.t0 if same else None
         n_pre, n_post = self.s1 - self.s0, self.t1 - self.t0
-        self.pre, self.post = connectivity(n_pre, n_post, generator, diag)
+        pre, post = connectivity(n_pre, n_post, generator, diag)
+        # local indices, kept for export and plasticity: int32 (half the memory) when they fit
+        small = max(n_pre, n_post) < 2**31
+        self.pre, self.post = (pre.int(), post.int()) if small else (pre, post)
         self.nnz = int(self.pre.numel())
         order = connectivity.order(n_post) if isinstance(connectivity, FromIndices) else None
         self.indptr = csr_indptr(self.pre, n_pre)
@@ -110,6 +113,10 @@ class Projection:
             raise ValueError("a plastic projection takes one homogeneous delay; split it into "
                              "several projections or make it static")
         self.built = False
+        # numpy backend: (addresses, ring size) until the row layout is first needed
+        self._layout: tuple[np.ndarray, int] | None = None
+        self._prop: Propagator | None = None
+        self._rows: RowIndex | None = None
 
     # ------------------------------------------------------------------ public state
     @property
@@ -143,7 +150,7 @@ class Projection:
         tg = self.target_group
         self.slot_size = tg.n_targets * tg.n
         # into the flat [v, channels] block; needed until _bind only
-        self.address: Tensor | None = self.row * tg.n + self.t0 + self.post
+        self.address: Tensor | None = self.row * tg.n + self.t0 + self.post.long()
         self.stdp: STDPState | Any | None = None  # the bound rule's runtime
         self.built = True
 
@@ -156,11 +163,11 @@ class Projection:
         self.kernels = event_kernels(net.kernels, net.device) if ops.name == "torch" else None
         if ops.name == "numpy":
             self.np_w = ops.view(self.w_full)
-            self.rows = RowIndex(self.indptr_full.numpy())
             addr = self.address + (self._dsteps * self.slot_size if ring else 0)
             addr = np.concatenate([addr.numpy(), np.zeros(1, dtype=np.int64)])
             self.flat = ops.view(tg.ring).reshape(-1) if ring else tg._top.reshape(-1)
-            self.prop = Propagator(self.rows, addr, D * self.slot_size if ring else 0)
+            self.ring_size = D * self.slot_size if ring else 0
+            self._layout = (addr, self.ring_size)  # the row layout is built on first use
         else:
             dev = net.device
             self.indptr_full = self.indptr_full.to(dev)
@@ -179,6 +186,36 @@ class Projection:
                                                device=net.device)
         if self.plasticity is not None:
             self.stdp = self.plasticity.bind(self, net)
+
+    # ------------------------------------------------------------------ numpy row layout
+    @property
+    def prop(self) -> Propagator | None:
+        """The numpy propagator (row layout built on first use; None once the projection was
+        fused with others, which then hold its synapses)."""
+        if self._prop is None and self._layout is not None:
+            addr, ring_size = self._layout
+            self._rows = RowIndex(self.indptr_full.numpy())
+            self._prop = Propagator(self._rows, addr, ring_size)
+            self._layout = None
+        return self._prop
+
+    @property
+    def rows(self) -> RowIndex | None:
+        """The numpy row index of the synapses (see :attr:`prop`)."""
+        _ = self.prop
+        return self._rows
+
+    def addresses(self) -> np.ndarray:
+        """Flat target address of every synapse (numpy backend, ``[nnz + 1]``, pad last)."""
+        if self._layout is not None:
+            return self._layout[0]
+        if self._prop is None or self._prop.address is None:
+            raise RuntimeError("this projection's addresses were released")
+        return self._prop.address
+
+    def release_layout(self) -> None:
+        """Drop the numpy row layout (its synapses now live in a fused propagation)."""
+        self._layout = self._prop = self._rows = None
 
     def prepare_run(self) -> None:
         """Refresh cached row-layout weights (static projections on the numpy backend; a
