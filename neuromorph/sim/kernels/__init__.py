@@ -17,11 +17,11 @@ never materialises the trace, which saves memory.
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from neuromorph.sim.kernels.cpu_cuba import cuba_lif_multistep_cpu
@@ -35,11 +35,27 @@ from neuromorph.sim.kernels.reference import (
 
 KernelFn = Callable[..., tuple[Tensor, ...]]
 
-#: neuron -> (Triton module, function name) for the lazily imported GPU kernels.
-_TRITON: dict[str, tuple[str, str]] = {
-    "lif": ("neuromorph.sim.kernels.triton_lif", "lif_multistep_triton"),
-    "cuba_lif": ("neuromorph.sim.kernels.triton_cuba", "cuba_lif_multistep_triton"),
-    "if": ("neuromorph.sim.kernels.triton_if", "if_multistep_triton"),
+def _triton_lif() -> KernelFn:
+    from neuromorph.sim.kernels.triton_lif import lif_multistep_triton
+    return lif_multistep_triton
+
+
+def _triton_cuba() -> KernelFn:
+    from neuromorph.sim.kernels.triton_cuba import cuba_lif_multistep_triton
+    return cuba_lif_multistep_triton
+
+
+def _triton_if() -> KernelFn:
+    from neuromorph.sim.kernels.triton_if import if_multistep_triton
+    return if_multistep_triton
+
+
+#: neuron -> loader of its Triton kernel (imported lazily: triton is optional; plain import
+#: statements, which ``torch.compile`` can trace, unlike ``importlib``).
+_TRITON: dict[str, Callable[[], KernelFn]] = {
+    "lif": _triton_lif,
+    "cuba_lif": _triton_cuba,
+    "if": _triton_if,
 }
 _REFERENCE: dict[str, KernelFn] = {
     "lif": lif_multistep_reference,
@@ -55,12 +71,11 @@ _warned: set[str] = set()
 
 
 def _load_triton(neuron: str) -> KernelFn:
-    module, name = _TRITON[neuron]
     try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as err:
+        return _TRITON[neuron]()
+    except ImportError as err:
         raise ImportError(
-            f"the Triton kernel {module}.{name} is not available ({err}); install triton and "
+            f"the Triton {neuron} kernel is not available ({err}); install triton and "
             "run on a CUDA device, or pass backend='cpu' (fused torch path) or 'reference'"
         ) from err
 
@@ -169,6 +184,20 @@ def if_multistep(
     return _call("if", x, (v0, theta), kw)  # type: ignore[return-value]
 
 
+def _linear_then_lif(inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor,
+                     alpha: Tensor, theta: Tensor, *, gain: Tensor | None = None,
+                     shift: Tensor | None = None, **kw: Any) -> tuple[Tensor, Tensor]:
+    """Unfused ``Linear`` then the Triton LIF custom op (what ``torch.compile`` traces)."""
+    from neuromorph.sim.kernels.triton_lif import lif_multistep_triton  # (already imported)
+
+    x = torch.nn.functional.linear(inp, weight, bias)
+    if gain is not None:
+        x = x * gain
+    if shift is not None:
+        x = x + shift
+    return lif_multistep_triton(x, v0, alpha, theta, trace=False, **kw)
+
+
 def linear_lif(
     inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor, alpha: Tensor, theta: Tensor,
     *, backend: str = "auto", recompute: bool = False, chunk: int | None = None, **kw: Any,
@@ -194,6 +223,8 @@ def linear_lif(
                 warnings.warn(f"triton is unavailable ({err}); falling back to the fused torch "
                               "path", stacklevel=2)
         else:
+            if torch.compiler.is_compiling():  # the custom ops trace; the fused Function does not
+                return _linear_then_lif(inp, weight, bias, v0, alpha, theta, **kw)
             return linear_lif_triton(inp, weight, bias, v0, alpha, theta, **kw)
     return linear_lif_multistep(inp, weight, bias, v0, alpha, theta, recompute=recompute,
                                 chunk=chunk, **kw)
