@@ -155,14 +155,14 @@ class EventSynapses:
         self.col_syn = col_order.to(device)
         self.col_partner = pre_full[col_order].to(device)
 
-    def of_sources(self, spikes: Any) -> tuple[Tensor, Tensor, Tensor]:
-        """``(synapse ids, source of each, target of each)`` of the spiking sources."""
-        syn, src = _ranges(self.row_indptr, _index(spikes).to(self.row_indptr.device))
+    def of_sources(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, source of each, target of each)`` of the spiking sources ``idx``."""
+        syn, src = _ranges(self.row_indptr, idx)
         return syn, src, self.row_partner[syn]
 
-    def of_targets(self, spikes: Any) -> tuple[Tensor, Tensor, Tensor]:
-        """``(synapse ids, target of each, source of each)`` of the spiking targets."""
-        pos, tgt = _ranges(self.col_indptr, _index(spikes).to(self.col_indptr.device))
+    def of_targets(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, target of each, source of each)`` of the spiking targets ``idx``."""
+        pos, tgt = _ranges(self.col_indptr, idx)
         return self.col_syn[pos], tgt, self.col_partner[pos]
 
 
@@ -193,6 +193,10 @@ class _EventRuleState:
     def decay(self) -> None:
         for k, tr in self.traces.items():
             tr.mul_(self.decays[k])
+
+    def spiking(self, spikes: Any) -> Tensor:
+        """Indices of the spiking neurons, on the device of the traces."""
+        return _index(spikes).to(self.syn.row_indptr.device)
 
     def bump(self, names: tuple[str, ...], idx: Tensor, nearest: bool) -> None:
         for k in names:
@@ -228,18 +232,18 @@ class TripletSTDPState(_EventRuleState):
         self.nearest = rule.interaction == "nearest"
 
     def on_pre(self, spikes: Any) -> None:
-        r, tr = self.rule, self.traces
-        syn, src, tgt = self.syn.of_sources(spikes)
+        r, tr, idx = self.rule, self.traces, self.spiking(spikes)
+        syn, src, tgt = self.syn.of_sources(idx)
         delta = -tr["o1"][tgt] * (r.a2_minus + r.a3_minus * tr["r2"][src])
         bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
-        self.bump(("r1", "r2"), _index(spikes).to(tr["r1"].device), self.nearest)
+        self.bump(("r1", "r2"), idx, self.nearest)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
-        r, tr = self.rule, self.traces
-        syn, tgt, src = self.syn.of_targets(spikes)
+        r, tr, idx = self.rule, self.traces, self.spiking(spikes)
+        syn, tgt, src = self.syn.of_targets(idx)
         delta = tr["r1"][src] * (r.a2_plus + r.a3_plus * tr["o2"][tgt])
         bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
-        self.bump(("o1", "o2"), _index(spikes).to(tr["o1"].device), self.nearest)
+        self.bump(("o1", "o2"), idx, self.nearest)
 
 
 class RewardSTDPState(_EventRuleState):
@@ -270,14 +274,16 @@ class RewardSTDPState(_EventRuleState):
             self.gain = 1.0
 
     def on_pre(self, spikes: Any) -> None:
-        syn, _, tgt = self.syn.of_sources(spikes)
+        idx = self.spiking(spikes)
+        syn, _, tgt = self.syn.of_sources(idx)
         self.stored.index_add_(0, syn, self.rule.a_minus * self.traces["o"][tgt] / self.gain)
-        self.bump(("r",), _index(spikes).to(self.stored.device), False)
+        self.bump(("r",), idx, False)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
-        syn, tgt, src = self.syn.of_targets(spikes)
+        idx = self.spiking(spikes)
+        syn, tgt, src = self.syn.of_targets(idx)
         self.stored.index_add_(0, syn, self.rule.a_plus * self.traces["r"][src] / self.gain)
-        self.bump(("o",), _index(spikes).to(self.stored.device), False)
+        self.bump(("o",), idx, False)
         if self.rule.modulator is not None:
             m = float(self.rule.modulator(step * self.net.dt))
             if m != 0.0:
