@@ -128,7 +128,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     bar = tqdm(total=cfg.epochs, desc="deploy-digits", disable=not progress, unit="ep")
     result = train_seed(cfg, task, cfg.seed, lambda: bar.update(1))
     bar.close()
-    model = result.model.eval()
+    model = result.model.cpu().eval()  # chip models and the float reference run on the CPU
     x, y = _test_set(task, cfg.seed)
     calib, _ = task.batch(torch.arange(min(cfg.calibration_samples, task.n_train)), True,
                           torch.Generator().manual_seed(cfg.seed + 1))

@@ -27,6 +27,7 @@ from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
 
 Readout = Literal["mean_membrane", "max_membrane", "spike_count"]
 Neuron = Literal["lif", "cuba_lif"]
+Device = Literal["cpu", "cuda", "auto"]
 
 
 @dataclass
@@ -49,6 +50,7 @@ class SNNConfig(ExperimentConfig):
     lr: float = 5e-3
     reg_strength: float = 0.0  # weight of mean(relu(r / reg_upper_hz - 1)^2) over hidden neurons
     reg_upper_hz: float = 100.0  # per-neuron rates above this are penalised
+    device: Device = "cpu"  # "cuda": the Triton kernels; "auto": cuda when available
 
     def check_snn(self) -> None:
         self.check(self.seeds >= 1, f"seeds must be >= 1, got {self.seeds}")
@@ -66,6 +68,14 @@ class SNNConfig(ExperimentConfig):
         self.check(self.lr > 0 and self.init_scale > 0, "lr and init_scale must be > 0")
         self.check(self.reg_strength >= 0, f"reg_strength must be >= 0, got {self.reg_strength}")
         self.check(self.reg_upper_hz > 0, f"reg_upper_hz must be > 0, got {self.reg_upper_hz}")
+        self.check(self.device != "cuda" or torch.cuda.is_available(),
+                   "device=cuda but torch sees no CUDA device; use device=cpu or device=auto")
+
+    def torch_device(self) -> torch.device:
+        """The device the networks train on (``auto``: CUDA when available)."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
 
 
 # ----------------------------------------------------------------------------- network
@@ -156,9 +166,10 @@ def evaluate(
     """
     gen = torch.Generator().manual_seed(10_000 + seed)
     correct, counts = 0, None
+    dev = cfg.torch_device()
     with torch.no_grad():
         for idx in minibatches(task.n_test, 512, shuffle=False):
-            x, y = task.batch(idx, False, gen)
+            x, y = (t.to(dev) for t in task.batch(idx, False, gen))
             outs = layer_outputs(model, x)
             correct += int((predict(outs[-1], cfg.readout) == y).sum())
             spiking = [x, *outs[:-1]] + ([outs[-1]] if cfg.readout == "spike_count" else [])
@@ -166,7 +177,7 @@ def evaluate(
             counts = layer_counts if counts is None else [a + b for a, b in
                                                           zip(counts, layer_counts, strict=True)]
             T = x.shape[0]
-    rates = [(c / (task.n_test * T * task.dt)).numpy() for c in counts]
+    rates = [(c / (task.n_test * T * task.dt)).cpu().numpy() for c in counts]
     return correct / task.n_test, rates
 
 
@@ -176,7 +187,8 @@ def train_seed(
     """Train one network from ``seed`` with surrogate-gradient BPTT; score it every epoch."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = build_network(cfg, task.n_inputs, task.n_classes)
+    dev = cfg.torch_device()
+    model = build_network(cfg, task.n_inputs, task.n_classes).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
     loss_fn = get_loss(cfg.readout)
@@ -186,7 +198,7 @@ def train_seed(
         model.train()
         total, correct = 0.0, 0
         for idx in minibatches(task.n_train, cfg.batch_size, generator=gen):
-            x, y = task.batch(idx, True, gen)
+            x, y = (t.to(dev) for t in task.batch(idx, True, gen))
             outs = layer_outputs(model, x)
             loss = loss_fn(outs[-1], y)
             if cfg.reg_strength > 0:
@@ -245,7 +257,7 @@ def run_snn(
     run.write_metrics(metrics)
     _plots(run, cfg, results, task)
     last = results[-1]
-    run.save_model({"state_dict": last.model.state_dict(), "config": cfg.to_dict(),
+    run.save_model({"state_dict": last.model.cpu().state_dict(), "config": cfg.to_dict(),
                     "seed": last.seed, "n_inputs": task.n_inputs, "n_classes": task.n_classes})
     return run.path
 
@@ -271,8 +283,9 @@ def _plots(run: RunDir, cfg: SNNConfig, results: list[SeedResult], task: SNNTask
 
     first = results[0]
     x, y = task.batch(torch.arange(1), False, torch.Generator().manual_seed(10_000 + first.seed))
+    x = x.to(next(first.model.parameters()).device)
     with torch.no_grad():
-        traces = [t[:, 0].numpy() for t in [x, *layer_outputs(first.model, x)]]
+        traces = [t[:, 0].cpu().numpy() for t in [x, *layer_outputs(first.model, x)]]
     names = spiking_layer_names(cfg)[: len(cfg.hidden) + 1] + ["output"]
     fig, axes = plt.subplots(len(traces), 1, figsize=(7, 1.8 * len(traces) + 0.6), sharex=True,
                              layout="constrained")

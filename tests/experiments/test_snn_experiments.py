@@ -88,6 +88,9 @@ def test_snn_randman_tiny_run(tmp_path):
         ("snn-randman", {"n_classes": "1"}, "n_classes"),
         ("snn-randman", {"hidden": "0"}, "hidden"),
         ("snn-randman", {"neuron": "hh"}, "valid choice"),
+        ("snn-digits", {"device": "tpu"}, "valid choice"),
+        pytest.param("snn-digits", {"device": "cuda"}, "no CUDA device", marks=pytest.mark.skipif(
+            torch.cuda.is_available(), reason="CUDA is present")),
     ],
 )
 def test_config_errors(name, overrides, message):
