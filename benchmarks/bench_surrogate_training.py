@@ -255,15 +255,17 @@ def half_precision_step(n: int, T: int, B: int, dtype: torch.dtype, repeats: int
         _sync(device)
         best = min(best, time.perf_counter() - t0)
     layer.zero_grad(set_to_none=True)
-    mib = float("nan")
-    if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        mib = (torch.cuda.max_memory_allocated() - base) / 2**20
-    return best * 1e3, mib
+    return best * 1e3, cuda_peak_mib(step) if device == "cuda" else float("nan")
+
+
+def cuda_peak_mib(fn: Step) -> float:
+    """Peak CUDA memory (MiB) that ``fn()`` allocates beyond what is allocated before it."""
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - base) / 2**20
 
 
 # ------------------------------------------------------------------ memory
@@ -281,12 +283,7 @@ def measure_memory(peer: str, case: str, who: str, n: int, T: int, B: int, devic
     fn()  # warm-up: library init, thread pools, allocator caches
     clear()
     if device == "cuda":
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        fn()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
+        return cuda_peak_mib(fn)
     import gc
 
     gc.collect()

@@ -18,12 +18,13 @@ from neuromorph.sim.izhikevich import IzhikevichGroup
 from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
 from neuromorph.sim.network import Network
 from neuromorph.sim.plasticity import STDP
-from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletParams, TripletSTDPRule
 from neuromorph.sim.projections import Projection
 
 __all__ = [
     "STDP",
     "RewardSTDPRule",
+    "TripletParams",
     "TripletSTDPRule",
     "COBALIFGroup",
     "Channel",

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -61,31 +61,46 @@ def _check_common(rule: str, taus: dict[str, float], w_min: float, w_max: float,
 
 
 @dataclass(frozen=True)
-class TripletSTDPRule:
-    """Triplet STDP spec for ``net.connect(..., plasticity=...)`` (module docstring). Amplitudes
-    are magnitudes in weight units (``A2-``/``A3-`` depress); times in seconds."""
+class TripletParams:
+    """Amplitudes (weight units, magnitudes: ``A2-``/``A3-`` depress) and time constants (s) of
+    the triplet rule; shared by the engine rule and the dense one."""
 
     a2_plus: float
     a3_plus: float
     a2_minus: float
     a3_minus: float
-    w_max: float
     tau_plus: float = 16.8e-3
     tau_minus: float = 33.7e-3
     tau_x: float = 101e-3
     tau_y: float = 114e-3
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name.startswith("tau") and not v > 0:
+                raise ValueError(f"triplet STDP: {f.name} must be > 0 s, got {v}")
+            if f.name.startswith("a") and not v >= 0:
+                raise ValueError(f"triplet STDP: {f.name} must be >= 0 (a magnitude), got {v}")
+
+    def scaled(self, factor: float) -> TripletParams:
+        """The same rule with every amplitude times ``factor`` (a learning rate)."""
+        return replace(self, a2_plus=self.a2_plus * factor, a3_plus=self.a3_plus * factor,
+                       a2_minus=self.a2_minus * factor, a3_minus=self.a3_minus * factor)
+
+
+@dataclass(frozen=True)
+class TripletSTDPRule:
+    """Triplet STDP spec for ``net.connect(..., plasticity=...)`` (module docstring)."""
+
+    params: TripletParams
+    w_max: float
     w_min: float = 0.0
     interaction: Literal["all_to_all", "nearest"] = "all_to_all"
     bounds: Literal["additive", "multiplicative"] = "additive"
 
     def __post_init__(self) -> None:
-        taus = {k: getattr(self, k) for k in ("tau_plus", "tau_minus", "tau_x", "tau_y")}
-        _check_common("TripletSTDPRule", taus, self.w_min, self.w_max, self.bounds,
+        _check_common("TripletSTDPRule", {}, self.w_min, self.w_max, self.bounds,
                       self.interaction)
-        for k in ("a2_plus", "a3_plus", "a2_minus", "a3_minus"):
-            if not getattr(self, k) >= 0:
-                raise ValueError(f"TripletSTDPRule: {k} must be >= 0 (a magnitude), "
-                                 f"got {getattr(self, k)}")
 
     def bind(self, proj: Projection, net: Network) -> TripletSTDPState:
         return TripletSTDPState(self, proj, net)
@@ -225,23 +240,24 @@ class TripletSTDPState(_EventRuleState):
     """Runtime of one triplet-plastic projection (see :class:`TripletSTDPRule`)."""
 
     def __init__(self, rule: TripletSTDPRule, proj: Projection, net: Network) -> None:
-        super().__init__(proj, net, {"r1": ("pre", rule.tau_plus), "r2": ("pre", rule.tau_x),
-                                     "o1": ("post", rule.tau_minus), "o2": ("post", rule.tau_y)})
-        self.rule = rule
+        p = rule.params
+        super().__init__(proj, net, {"r1": ("pre", p.tau_plus), "r2": ("pre", p.tau_x),
+                                     "o1": ("post", p.tau_minus), "o2": ("post", p.tau_y)})
+        self.rule, self.p = rule, p
         self.mult = rule.bounds == "multiplicative"
         self.nearest = rule.interaction == "nearest"
 
     def on_pre(self, spikes: Any) -> None:
-        r, tr, idx = self.rule, self.traces, self.spiking(spikes)
+        r, p, tr, idx = self.rule, self.p, self.traces, self.spiking(spikes)
         syn, src, tgt = self.syn.of_sources(idx)
-        delta = -tr["o1"][tgt] * (r.a2_minus + r.a3_minus * tr["r2"][src])
+        delta = -tr["o1"][tgt] * (p.a2_minus + p.a3_minus * tr["r2"][src])
         bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
         self.bump(("r1", "r2"), idx, self.nearest)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
-        r, tr, idx = self.rule, self.traces, self.spiking(spikes)
+        r, p, tr, idx = self.rule, self.p, self.traces, self.spiking(spikes)
         syn, tgt, src = self.syn.of_targets(idx)
-        delta = tr["r1"][src] * (r.a2_plus + r.a3_plus * tr["o2"][tgt])
+        delta = tr["r1"][src] * (p.a2_plus + p.a3_plus * tr["o2"][tgt])
         bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
         self.bump(("o1", "o2"), idx, self.nearest)
 
@@ -311,6 +327,7 @@ __all__ = [
     "EventSynapses",
     "RewardSTDPRule",
     "RewardSTDPState",
+    "TripletParams",
     "TripletSTDPRule",
     "TripletSTDPState",
     "bounded_add",

@@ -254,7 +254,8 @@ def test_triplet_on_the_event_engine_equals_the_dense_rule(interaction, bounds, 
     rule = TripletSTDP(FULL, dt=DT, interaction=interaction, lr=lr, w_min=0.0, w_max=1.0,
                        bounds=bounds)
     spec = rule.engine_rule()
-    assert isinstance(spec, TripletSTDPRule) and spec.a3_plus == pytest.approx(lr * FULL.a3_plus)
+    assert isinstance(spec, TripletSTDPRule)
+    assert spec.params.a3_plus == pytest.approx(lr * FULL.a3_plus)
     dw, _ = rule.update(pre, post, torch.full((3, 5), 0.5, dtype=D))
     w_engine = _engine_weights(pre, post, 0.5, spec, backend)
     big = np.abs(dw.numpy()).max()
@@ -380,7 +381,7 @@ def test_event_rule_traces_survive_a_checkpoint(tmp_path):
     from neuromorph.sim import load_checkpoint, save_checkpoint
 
     pre, post = trains(2000, 3, 0.02, 20), forcible(trains(2000, 2, 0.02, 21))
-    spec = TripletSTDPRule(5e-3, 6e-3, 7e-3, 2e-4, w_max=1.0)
+    spec = TripletSTDPRule(TripletParams(5e-3, 6e-3, 7e-3, 2e-4), w_max=1.0)
     _, p_full = _engine_run(pre, post, 0.5, spec)
     part, _ = _engine_net(pre, post, 0.5, spec)
     part.run(900 * DT)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 import torch
@@ -43,7 +42,7 @@ from neuromorph.learning_rules.plasticity.traces import (
     spike_trace,
 )
 from neuromorph.sim.plasticity import BOUNDS, STDP
-from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
+from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletParams, TripletSTDPRule
 
 
 def soft_bounded(delta: Tensor, w: Tensor, w_min: float, w_max: float, bounds: str) -> Tensor:
@@ -125,28 +124,6 @@ class PairSTDP(PlasticityRule):
         return (self.lr * (on_post + on_pre)).to(weight.dtype), new_state
 
 
-@dataclass(frozen=True)
-class TripletParams:
-    """Amplitudes (weight units) and time constants (s) of the triplet rule."""
-
-    a2_plus: float
-    a3_plus: float
-    a2_minus: float
-    a3_minus: float
-    tau_plus: float = 16.8e-3
-    tau_minus: float = 33.7e-3
-    tau_x: float = 101e-3
-    tau_y: float = 114e-3
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name.startswith("tau") and not v > 0:
-                raise ValueError(f"triplet STDP: {f.name} must be > 0 s, got {v}")
-            if f.name.startswith("a") and not v >= 0:
-                raise ValueError(f"triplet STDP: {f.name} must be >= 0 (a magnitude), got {v}")
-
-
 #: Pfister & Gerstner (2006), visual-cortex fits (Sjostrom et al. 2001 data), Table 3.
 TRIPLET_PRESETS: dict[str, TripletParams] = {
     # minimal all-to-all: depression is a pair effect, potentiation a triplet effect
@@ -188,11 +165,8 @@ class TripletSTDP(PlasticityRule):
     def engine_rule(self) -> TripletSTDPRule:
         """The same rule on events: ``net.connect(..., plasticity=rule.engine_rule())``
         (``lr`` folds into the amplitudes)."""
-        p, lr = self.params, self.lr
-        return TripletSTDPRule(
-            p.a2_plus * lr, p.a3_plus * lr, p.a2_minus * lr, p.a3_minus * lr, self.w_max,
-            tau_plus=p.tau_plus, tau_minus=p.tau_minus, tau_x=p.tau_x, tau_y=p.tau_y,
-            w_min=self.w_min, interaction=self.interaction, bounds=self.bounds_mode)
+        return TripletSTDPRule(self.params.scaled(self.lr), self.w_max, self.w_min,
+                               self.interaction, self.bounds_mode)
 
     def _update(self, pre: Tensor, post: Tensor, weight: Tensor, modulator: Tensor | None,
                 state: State) -> tuple[Tensor, State]:
