@@ -158,31 +158,56 @@ def group_model(group: Any) -> GroupModel:
 
 
 # --------------------------------------------------------------------------- synapses
-def _stdp_code(rule: Any, target_var: str) -> tuple[str, str, str, dict[str, Any]]:
-    """``(model, on_pre, on_post, namespace)`` of a Brian2 STDP synapse equal to ``rule``."""
-    from neuromorph.sim.plasticity import STDP
+def _clipped(delta: str, bounds: str) -> str:
+    """Brian2 statement ``w = clip(w + delta)`` with the engine's additive or soft bounds."""
+    if bounds == "additive":
+        return f"w = clip(w + {delta}, w_min, w_max)"
+    soft = (f"int({delta} > 0) * {delta} * (w_max - w) / (w_max - w_min)"
+            f" + int({delta} <= 0) * {delta} * (w - w_min) / (w_max - w_min)")
+    return f"w = clip(w + {soft}, w_min, w_max)"
 
-    if not isinstance(rule, STDP):
-        raise TypeError(f"the Brian2 bridge translates pair STDP (neuromorph.sim.STDP) only, got "
-                        f"{type(rule).__name__}; make this projection static for the export")
-    b2 = require_brian2()
+
+def _pair_code(rule: Any, target_var: str, b2: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """Pair STDP (``neuromorph.sim.STDP``): Brian2's own STDP example."""
     ns = {"tau_pre": rule.tau_pre * b2.second, "tau_post": rule.tau_post * b2.second,
           "a_pre": rule.a_pre, "a_post": rule.a_post, "w_min": rule.w_min, "w_max": rule.w_max}
     model = ("w : 1\n"
              "dApre/dt = -Apre / tau_pre : 1 (event-driven)\n"
              "dApost/dt = -Apost / tau_post : 1 (event-driven)")
     op = "+=" if rule.pairing == "all_to_all" else "="
-
-    def step(delta: str) -> str:
-        if rule.bounds == "additive":
-            return f"w = clip(w + {delta}, w_min, w_max)"
-        soft = (f"int({delta} > 0) * {delta} * (w_max - w) / (w_max - w_min)"
-                f" + int({delta} <= 0) * {delta} * (w - w_min) / (w_max - w_min)")
-        return f"w = clip(w + {soft}, w_min, w_max)"
-
-    on_pre = f"{target_var}_post += w\nApre {op} a_pre\n{step('Apost')}"
-    on_post = f"Apost {op} a_post\n{step('Apre')}"
+    on_pre = f"{target_var}_post += w\nApre {op} a_pre\n{_clipped('Apost', rule.bounds)}"
+    on_post = f"Apost {op} a_post\n{_clipped('Apre', rule.bounds)}"
     return model, on_pre, on_post, ns
+
+
+def _triplet_code(rule: Any, target_var: str, b2: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """Triplet STDP (``neuromorph.sim.TripletSTDPRule``, Pfister & Gerstner 2006): a pre spike
+    reads ``r2`` before its own increment, a post spike ``o2`` before its own."""
+    p = rule.params
+    ns = {"tau_plus": p.tau_plus * b2.second, "tau_minus": p.tau_minus * b2.second,
+          "tau_x": p.tau_x * b2.second, "tau_y": p.tau_y * b2.second,
+          "A2p": p.a2_plus, "A3p": p.a3_plus, "A2m": p.a2_minus, "A3m": p.a3_minus,
+          "w_min": rule.w_min, "w_max": rule.w_max}
+    model = "w : 1\n" + "\n".join(
+        f"d{v}/dt = -{v} / {tau} : 1 (event-driven)"
+        for v, tau in (("r1", "tau_plus"), ("r2", "tau_x"), ("o1", "tau_minus"), ("o2", "tau_y")))
+    op = "+=" if rule.interaction == "all_to_all" else "="
+    on_pre = (f"{target_var}_post += w\n{_clipped('(-o1 * (A2m + A3m * r2))', rule.bounds)}\n"
+              f"r1 {op} 1\nr2 {op} 1")
+    on_post = f"{_clipped('(r1 * (A2p + A3p * o2))', rule.bounds)}\no1 {op} 1\no2 {op} 1"
+    return model, on_pre, on_post, ns
+
+
+def _stdp_code(rule: Any, target_var: str) -> tuple[str, str, str, dict[str, Any]]:
+    """``(model, on_pre, on_post, namespace)`` of a Brian2 synapse equal to ``rule``."""
+    from neuromorph.sim.plasticity import STDP
+    from neuromorph.sim.plasticity_events import TripletSTDPRule
+
+    codes = {STDP: _pair_code, TripletSTDPRule: _triplet_code}  # rule type -> translation
+    if type(rule) not in codes:
+        raise TypeError(f"the Brian2 bridge translates {sorted(c.__name__ for c in codes)}, got "
+                        f"{type(rule).__name__}; make this projection static for the export")
+    return codes[type(rule)](rule, target_var, require_brian2())
 
 
 def _rule_of(proj: Any) -> Any:

@@ -397,5 +397,5 @@ def test_brian2_bridge_refuses_event_rules_it_cannot_translate():
     pytest.importorskip("brian2")
     from neuromorph.sim.brian2_bridge import _stdp_code
 
-    with pytest.raises(TypeError, match="pair STDP"):
+    with pytest.raises(TypeError, match="translates"):
         _stdp_code(RewardSTDPRule(), "ge")

@@ -29,6 +29,8 @@ from neuromorph.sim import (  # noqa: E402
     SpikeGeneratorGroup,
     SpikeMonitor,
     StateMonitor,
+    TripletParams,
+    TripletSTDPRule,
     all_to_all,
     fixed_probability,
 )
@@ -291,6 +293,33 @@ def test_stdp_variants_match_brian2(pairing: str, bounds: str, delay: float) -> 
     assert net["sm"].num_spikes >= 10
     np.testing.assert_array_equal(net["sm"].t, twin.monitors["sm"].t)
     assert np.abs(net["vm"]["v"] - twin.monitors["vm"]["v"]).max() < UV
+    w = net["S"].weights.numpy()
+    assert np.abs(w - w0).max() > 0.01
+    np.testing.assert_allclose(w, twin.weights("S"), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("interaction,bounds", [("all_to_all", "additive"),
+                                                 ("nearest", "multiplicative")])
+def test_triplet_stdp_matches_brian2(interaction: str, bounds: str) -> None:
+    """Triplet STDP on events against Brian2 running the bridge's translation (per-synapse
+    event-driven traces) on the same input spikes: same spikes, same weights."""
+    net = Network(dt=DT, dtype=F64, seed=9)
+    inp = net.add(PoissonGroup(80, 40.0, name="inp"))
+    g = net.add(LIFGroup(3, tau_m=10e-3, v_rest=-70e-3, v_threshold=-54e-3, v_reset=-60e-3,
+                         refractory=1e-3, channels={"ge": 5e-3}, name="g"))
+    rule = TripletSTDPRule(TripletParams(5e-3, 6e-3, 7e-3, 2e-3), w_max=0.2, w_min=0.01,
+                           interaction=interaction, bounds=bounds)
+    net.connect(inp, g, "ge", fixed_probability(0.7), weight=uniform_weights(0.2),
+                plasticity=rule, name="S")
+    in_mon = net.add(SpikeMonitor(inp, name="in"))
+    net.add(SpikeMonitor(g, name="sm"))
+    twin = to_brian2(net)
+    w0 = net["S"].weights.numpy().copy()
+    net.run(0.5)
+    twin.set_input_spikes("inp", in_mon)
+    twin.run(0.5)
+    assert net["sm"].num_spikes >= 10
+    np.testing.assert_array_equal(net["sm"].t, twin.monitors["sm"].t)
     w = net["S"].weights.numpy()
     assert np.abs(w - w0).max() > 0.01
     np.testing.assert_allclose(w, twin.weights("S"), rtol=0, atol=1e-12)
