@@ -188,14 +188,12 @@ def _linear_then_lif(inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tenso
                      alpha: Tensor, theta: Tensor, *, gain: Tensor | None = None,
                      shift: Tensor | None = None, **kw: Any) -> tuple[Tensor, Tensor]:
     """Unfused ``Linear`` then the Triton LIF custom op (what ``torch.compile`` traces)."""
-    from neuromorph.sim.kernels.triton_lif import lif_multistep_triton  # (already imported)
-
     x = torch.nn.functional.linear(inp, weight, bias)
     if gain is not None:
         x = x * gain
     if shift is not None:
         x = x + shift
-    return lif_multistep_triton(x, v0, alpha, theta, trace=False, **kw)
+    return _triton_lif()(x, v0, alpha, theta, trace=False, **kw)
 
 
 def linear_lif(
