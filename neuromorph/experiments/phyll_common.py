@@ -54,6 +54,9 @@ class Task:
 
 @dataclass
 class MethodSettings:
+    """Training settings of every method; the PhyLL experiments' config fields default to these
+    (one place for the defaults)."""
+
     layers: int = 2
     epochs: int = 200
     inner_steps: int = 10

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuromorph.experiments.config import ExperimentConfig
-from neuromorph.experiments.phyll_common import METHODS
+from neuromorph.experiments.phyll_common import METHODS, MethodSettings
 from neuromorph.hardware_models import SYSTEMS
 
 
@@ -28,16 +28,17 @@ class PhyLLConfig(ExperimentConfig):
     system_seed: int = 0  # which simulated device (fixed across runs)
     test_fraction: float = 0.2
     noise: float = 0.0  # relative measurement noise std (multiplicative)
-    layers: int = 2
-    epochs: int = 200
-    inner_steps: int = 10
-    lr: float = 5e-4
-    alpha: float = 4.0
-    supervised_steps: int = 300  # optimiser steps of the supervised baselines (PAT, backprop)
-    supervised_lr: float = 3e-3
-    supervised_batch: int = 128  # their minibatch size; 0 = full batch
-    twin_mismatch: float = 0.3
-    eval_every: int = 10
+    # training settings of every method: defaults from MethodSettings (defined once, there)
+    layers: int = MethodSettings.layers
+    epochs: int = MethodSettings.epochs
+    inner_steps: int = MethodSettings.inner_steps
+    lr: float = MethodSettings.lr
+    alpha: float = MethodSettings.alpha
+    supervised_steps: int = MethodSettings.supervised_steps  # steps of PAT / backprop
+    supervised_lr: float = MethodSettings.supervised_lr
+    supervised_batch: int = MethodSettings.supervised_batch  # their minibatch; 0 = full batch
+    twin_mismatch: float = MethodSettings.twin_mismatch
+    eval_every: int = MethodSettings.eval_every
     methods: tuple[str, ...] = tuple(METHODS)
     threads: int = 1  # torch CPU threads; these small tensors run fastest on one
 
