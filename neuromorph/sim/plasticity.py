@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from neuromorph.sim.events_cpu import RowIndex, STDPPathway
 
@@ -70,6 +71,56 @@ class STDP:
         return STDPState(self, proj, net)
 
 
+def spike_indices(spikes: Any) -> Tensor:
+    """Spiking neuron indices from a backend's spikes (numpy indices/mask or a torch mask)."""
+    t = torch.from_numpy(np.ascontiguousarray(spikes)) if isinstance(spikes, np.ndarray) \
+        else spikes
+    return t.nonzero().flatten() if t.dtype == torch.bool else t.long()
+
+
+def _ranges(indptr: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
+    """``(positions, owner)``: concatenated ``indptr[i]:indptr[i+1]`` over ``idx`` and, for each
+    position, the index ``i`` it came from."""
+    starts = indptr[idx]
+    lens = indptr[idx + 1] - starts
+    total = int(lens.sum()) if idx.numel() else 0
+    if total == 0:
+        empty = torch.zeros(0, dtype=torch.int64, device=indptr.device)
+        return empty, empty
+    shift = starts - (torch.cumsum(lens, 0) - lens)
+    pos = torch.repeat_interleave(shift, lens, output_size=total) + \
+        torch.arange(total, device=indptr.device)
+    return pos, torch.repeat_interleave(idx, lens, output_size=total)
+
+
+class EventSynapses:
+    """Row (CSR, = synapse order) and column (CSC) index of a plastic projection, on ``device``:
+    ``source`` / ``target`` (full-group index of each synapse), ``col_indptr`` and ``col_syn``
+    (synapse ids in column order), ``col_source`` (their sources). Used by every rule on events."""
+
+    def __init__(self, proj: Projection, device: torch.device) -> None:
+        target = proj.post + proj.t0
+        source = proj.pre + proj.s0
+        col_order = torch.sort(target, stable=True).indices
+        counts = torch.bincount(target, minlength=proj.target_group.n)
+        self.row_indptr = proj.indptr_full.to(device)
+        self.source, self.target = source.to(device), target.to(device)
+        self.col_indptr = torch.cat([torch.zeros(1, dtype=torch.int64),
+                                     torch.cumsum(counts, 0)]).to(device)
+        self.col_syn = col_order.to(device)
+        self.col_source = source[col_order].to(device)
+
+    def of_sources(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, source of each, target of each)`` of the spiking sources ``idx``."""
+        syn, src = _ranges(self.row_indptr, idx)
+        return syn, src, self.target[syn]
+
+    def of_targets(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """``(synapse ids, target of each, source of each)`` of the spiking targets ``idx``."""
+        pos, tgt = _ranges(self.col_indptr, idx)
+        return self.col_syn[pos], tgt, self.col_source[pos]
+
+
 class STDPState:
     """Runtime of one plastic projection: per-neuron traces and the column (CSC) index.
 
@@ -89,22 +140,14 @@ class STDPState:
         self.mult = rule.bounds == "multiplicative"
         self.nearest = rule.pairing == "nearest"
         self.numpy = self.ops.name == "numpy"
-        post_full = proj.post + proj.t0
-        pre_full = proj.pre + proj.s0
-        col_order = torch.sort(post_full, stable=True).indices  # synapse ids in column order
-        counts = torch.bincount(post_full, minlength=proj.target_group.n)
-        col_indptr = torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(counts, 0)])
+        syn = EventSynapses(proj, torch.device("cpu") if self.numpy else net.device)
         if self.numpy:
             pad = np.zeros(1, dtype=np.int64)
-            self.pre_path = STDPPathway(proj.rows, np.concatenate([post_full.numpy(), pad]))
-            cols = RowIndex(col_indptr.numpy(), col_order.numpy())
-            self.post_path = STDPPathway(cols, np.concatenate([pre_full.numpy(), pad]))
+            self.pre_path = STDPPathway(proj.rows, np.concatenate([syn.target.numpy(), pad]))
+            cols = RowIndex(syn.col_indptr.numpy(), syn.col_syn.numpy())
+            self.post_path = STDPPathway(cols, np.concatenate([syn.source.numpy(), pad]))
         else:
-            dev = net.device
-            self.col_indptr = col_indptr.to(dev)
-            self.col_syn = col_order.to(dev)
-            self.col_pre = pre_full[col_order].to(dev)
-            self.row_post = post_full.to(dev)
+            self.syn = syn
         self._pre, self._post = self.ops.view(self.pre_s), self.ops.view(self.post_s)
 
     @property
@@ -171,7 +214,7 @@ class STDPState:
         """Torch backend: ``Apre += a_pre; w = bound(w + Apost)`` for the spiking sources."""
         r, proj = self.rule, self.proj
         self._bump(self.pre_s, spikes, r.a_pre)
-        proj.kernels.stdp_update(spikes, proj.indptr_full, None, self.row_post, proj.w_full,
+        proj.kernels.stdp_update(spikes, proj.indptr_full, None, self.syn.target, proj.w_full,
                                  self.post_s, r.w_min, r.w_max, self.mult)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
@@ -193,7 +236,8 @@ class STDPState:
             self._apply(proj.np_w, syn, proj.np_w[syn], delta)
             return
         self._bump(self.post_s, spikes, r.a_post)
-        proj.kernels.stdp_update(spikes, self.col_indptr, self.col_syn, self.col_pre, proj.w_full,
+        syn = self.syn
+        proj.kernels.stdp_update(spikes, syn.col_indptr, syn.col_syn, syn.col_source, proj.w_full,
                                  self.pre_s, r.w_min, r.w_max, self.mult)
 
     def state_dict(self) -> dict[str, Any]:
@@ -207,4 +251,4 @@ class STDPState:
         self.g_pre, self.g_post = float(state["g_pre"]), float(state["g_post"])
 
 
-__all__ = ["BOUNDS", "PAIRINGS", "STDP", "STDPState"]
+__all__ = ["BOUNDS", "PAIRINGS", "STDP", "EventSynapses", "STDPState", "spike_indices"]

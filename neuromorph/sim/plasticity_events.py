@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuromorph.sim.plasticity import BOUNDS, PAIRINGS
+from neuromorph.sim.plasticity import BOUNDS, PAIRINGS, EventSynapses, spike_indices
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -132,59 +132,11 @@ class RewardSTDPRule:
 
 
 # ----------------------------------------------------------------------------- shared machinery
-def _index(spikes: Any) -> Tensor:
-    """Spiking neuron indices from a backend's spikes (numpy indices/mask or a torch mask)."""
-    t = torch.from_numpy(np.ascontiguousarray(spikes)) if isinstance(spikes, np.ndarray) \
-        else spikes
-    return t.nonzero().flatten() if t.dtype == torch.bool else t.long()
-
-
-def _ranges(indptr: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
-    """``(positions, owner)``: concatenated ``indptr[i]:indptr[i+1]`` over ``idx`` and, for each
-    position, the index ``i`` it came from."""
-    starts = indptr[idx]
-    lens = indptr[idx + 1] - starts
-    total = int(lens.sum()) if idx.numel() else 0
-    if total == 0:
-        empty = torch.zeros(0, dtype=torch.int64, device=indptr.device)
-        return empty, empty
-    shift = starts - (torch.cumsum(lens, 0) - lens)
-    pos = torch.repeat_interleave(shift, lens, output_size=total) + \
-        torch.arange(total, device=indptr.device)
-    return pos, torch.repeat_interleave(idx, lens, output_size=total)
-
-
-class EventSynapses:
-    """The synapses that the spikes of source rows or target columns touch (torch, on the
-    network's device), with the partner neuron of each (full-group indices)."""
-
-    def __init__(self, proj: Projection, device: torch.device) -> None:
-        post_full = proj.post + proj.t0
-        pre_full = proj.pre + proj.s0
-        col_order = torch.sort(post_full, stable=True).indices
-        counts = torch.bincount(post_full, minlength=proj.target_group.n)
-        self.row_indptr = proj.indptr_full.to(device)
-        self.row_partner = post_full.to(device)
-        self.col_indptr = torch.cat([torch.zeros(1, dtype=torch.int64),
-                                     torch.cumsum(counts, 0)]).to(device)
-        self.col_syn = col_order.to(device)
-        self.col_partner = pre_full[col_order].to(device)
-
-    def of_sources(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(synapse ids, source of each, target of each)`` of the spiking sources ``idx``."""
-        syn, src = _ranges(self.row_indptr, idx)
-        return syn, src, self.row_partner[syn]
-
-    def of_targets(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """``(synapse ids, target of each, source of each)`` of the spiking targets ``idx``."""
-        pos, tgt = _ranges(self.col_indptr, idx)
-        return self.col_syn[pos], tgt, self.col_partner[pos]
-
-
-def bounded_add(w_full: Tensor, syn: Tensor, delta: Tensor, w_min: float, w_max: float,
+def bounded_add(w_full: Tensor, syn: Tensor | slice, delta: Tensor, w_min: float, w_max: float,
                 multiplicative: bool) -> None:
-    """``w[syn] = clip(w[syn] + delta)`` (soft bounds first when ``multiplicative``)."""
-    if syn.numel() == 0:
+    """``w[syn] = clip(w[syn] + delta)`` (soft bounds first when ``multiplicative``); ``syn`` is
+    synapse ids or a slice (all synapses: no index tensor)."""
+    if isinstance(syn, Tensor) and syn.numel() == 0:
         return
     w = w_full[syn]
     if multiplicative:
@@ -211,7 +163,7 @@ class _EventRuleState:
 
     def spiking(self, spikes: Any) -> Tensor:
         """Indices of the spiking neurons, on the device of the traces."""
-        return _index(spikes).to(self.syn.row_indptr.device)
+        return spike_indices(spikes).to(self.syn.row_indptr.device)
 
     def bump(self, names: tuple[str, ...], idx: Tensor, nearest: bool) -> None:
         for k in names:
@@ -308,10 +260,8 @@ class RewardSTDPState(_EventRuleState):
     def deliver(self, m: float) -> None:
         """``w += lr m e`` for every synapse now (e.g. a reward at the end of a trial)."""
         r = self.rule
-        nnz = self.proj.nnz
-        all_syn = torch.arange(nnz, device=self.stored.device)
-        bounded_add(self.proj.w_full, all_syn, (r.lr * float(m) * self.gain) * self.stored,
-                    r.w_min, r.w_max, self.mult)
+        bounded_add(self.proj.w_full, slice(0, self.proj.nnz),
+                    (r.lr * float(m) * self.gain) * self.stored, r.w_min, r.w_max, self.mult)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "eligibility": self.stored.clone(),
@@ -324,7 +274,6 @@ class RewardSTDPState(_EventRuleState):
 
 
 __all__ = [
-    "EventSynapses",
     "RewardSTDPRule",
     "RewardSTDPState",
     "TripletParams",
