@@ -99,6 +99,9 @@ class TripletSTDPRule:
     bounds: Literal["additive", "multiplicative"] = "additive"
 
     def __post_init__(self) -> None:
+        if not isinstance(self.params, TripletParams):
+            raise TypeError(f"TripletSTDPRule: params must be a TripletParams (amplitudes and time "
+                            f"constants), got {type(self.params).__name__}")
         _check_common("TripletSTDPRule", {}, self.w_min, self.w_max, self.bounds,
                       self.interaction)
 

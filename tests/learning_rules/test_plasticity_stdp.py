@@ -393,6 +393,19 @@ def test_event_rule_traces_survive_a_checkpoint(tmp_path):
     torch.testing.assert_close(p_res.weights, p_full.weights, rtol=0, atol=1e-15)
 
 
+def test_event_rule_specs_reject_bad_input():
+    with pytest.raises(TypeError, match="TripletParams"):
+        TripletSTDPRule(5e-3, w_max=1.0)
+    with pytest.raises(ValueError, match="w_max > w_min"):
+        TripletSTDPRule(FULL, w_max=0.0)
+    with pytest.raises(ValueError, match="unknown interaction"):
+        TripletSTDPRule(FULL, w_max=1.0, interaction="pairs")
+    with pytest.raises(ValueError, match="tau_e must be > 0"):
+        RewardSTDPRule(tau_e=0.0)
+    with pytest.raises(ValueError, match="unknown bounds"):
+        RewardSTDPRule(bounds="hard")
+
+
 def test_brian2_bridge_refuses_event_rules_it_cannot_translate():
     pytest.importorskip("brian2")
     from neuromorph.sim.brian2_bridge import _stdp_code
