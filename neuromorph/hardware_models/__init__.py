@@ -18,6 +18,7 @@ SYSTEMS: dict[str, str] = {
     "acoustic-cavity": "neuromorph.hardware_models.acoustic:AcousticCavity",
     "microwave": "neuromorph.hardware_models.microwave:MicrowaveMetasurfaceCavity",
     "measured-acoustic": "neuromorph.hardware_models.fitted:measured_acoustic",
+    "crossbar-pcm": "neuromorph.hardware_models.crossbar.system:crossbar_pcm",
 }
 
 
