@@ -92,7 +92,7 @@ class GroupModel:
 
 
 def _v_flag(group: Any) -> str:
-    return " (unless refractory)" if group.refractory > 0 else ""
+    return " (unless refractory)" if group.refractory > 0 and group.clamp_v else ""
 
 
 def _channel_lines(group: Any, ns: dict[str, Any], b2: ModuleType) -> list[str]:

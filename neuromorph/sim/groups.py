@@ -10,7 +10,9 @@ Schedule (Brian2's): ``update`` (groups slot) -> ``threshold`` (thresholds slot)
 ``reset`` (resets slot). Refractoriness is Brian2's: after a spike at step ``m`` the neuron is
 refractory at step ``n`` while ``n - m < R`` with ``R = int((refractory + 1e-3 dt) / dt)``; a
 refractory neuron's ``v`` is not written by the state update (``(unless refractory)``), its
-channels still decay, and it cannot spike.
+channels still decay, and it cannot spike. With ``integrate_refractory=True`` the state update
+(and synaptic input) keeps moving ``v`` during refractoriness (Brian2 without the flag); only
+spiking is blocked.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ class NeuronGroup(SpikeSource):
     def __init__(
         self, n: int, *, v_threshold: float, v_reset: float, refractory: float,
         channels: dict[str, float | Channel] | None, name: str | None,
+        integrate_refractory: bool = False,
     ) -> None:
         if int(n) != n or n < 1:
             raise ValueError(f"a group needs n >= 1 neurons, got {n}")
@@ -126,6 +129,7 @@ class NeuronGroup(SpikeSource):
             raise ValueError(f"refractory must be >= 0 seconds, got {refractory}")
         self.n, self.name = int(n), name
         self.v_threshold, self.v_reset, self.refractory = v_threshold, v_reset, refractory
+        self.clamp_v = not integrate_refractory  # Brian2's ``(unless refractory)`` on v
         self.channels = as_channels(channels)
         self.rows = ["v", *self.channels, *self.extra_rows, "I", "1"]
         self.state = torch.zeros(len(self.rows), self.n, dtype=torch.float64)
@@ -196,6 +200,7 @@ class NeuronGroup(SpikeSource):
         self._v, self._s, self._rb = self._X[0], ops.view(self.mask), ops.view(self._refbuf)
         self._ref: Any = None
         self._top = self._X[: self.n_targets]
+        self._theta: Any = self.v_threshold  # scalar, or a state row (adaptive thresholds)
         self._build_model(net)
         self.built = True
 
@@ -208,8 +213,9 @@ class NeuronGroup(SpikeSource):
         self._ref = self.ops.refractory(self._ls, step, self.R, self._rb)
 
     def write_v(self, new_v: Any) -> None:
-        """``v = new_v`` except where refractory (Brian2's ``(unless refractory)``)."""
-        if self.R > 0:
+        """``v = new_v`` except where refractory (Brian2's ``(unless refractory)``; everywhere
+        with ``integrate_refractory``)."""
+        if self.R > 0 and self.clamp_v:
             self.ops.write_unless(self._v, new_v, self._ref)
         else:
             self._v[...] = new_v
@@ -217,7 +223,7 @@ class NeuronGroup(SpikeSource):
     def threshold(self, step: int) -> None:
         """``spike = (v > v_threshold) and not refractory``; ``lastspike = step`` for spikers."""
         xp, ops = self.ops.xp, self.ops
-        xp.greater(self._v, self.v_threshold, out=self._s)
+        xp.greater(self._v, self._theta, out=self._s)
         if self.R > 0:
             ops.clear(self._s, self._ref)
         self.spikes = ops.spikes(self._s)
@@ -269,12 +275,14 @@ class LIFGroup(NeuronGroup):
         self, n: int, *, tau_m: float, v_rest: float, v_threshold: float, v_reset: float,
         refractory: float = 0.0, r_m: float = 1.0,
         channels: dict[str, float | Channel] | None = None, name: str | None = None,
+        integrate_refractory: bool = False,
     ) -> None:
         if not tau_m > 0:
             raise ValueError(f"tau_m must be > 0 seconds, got {tau_m}")
         self.tau_m, self.v_rest, self.r_m = tau_m, v_rest, r_m
         super().__init__(n, v_threshold=v_threshold, v_reset=v_reset, refractory=refractory,
-                         channels=channels, name=name)
+                         channels=channels, name=name,
+                         integrate_refractory=integrate_refractory)
         for k, ch in self.channels.items():
             if ch.e_rev is not None:
                 raise ValueError(f"channel {k!r} has a reversal potential; LIFGroup is "
@@ -284,25 +292,26 @@ class LIFGroup(NeuronGroup):
         return self.v_rest
 
     def _build_model(self, net: Network) -> None:
-        chs = list(self.channels.values())
-        M = lif_matrix(self.tau_m, self.v_rest, self.r_m, [c.tau for c in chs],
-                       [c.scale for c in chs], net.dt)
-        self.M = M.to(net.device, net.dtype)
+        self.M = self.update_matrix(net.dt).to(net.device, net.dtype)
         self._M = self.ops.view(self.M)
-        self.Y = torch.empty(self.n_targets, self.n, dtype=net.dtype, device=net.device)
+        K = self.M.shape[0]
+        self.Y = torch.empty(K, self.n, dtype=net.dtype, device=net.device)
         self._Y = self.ops.view(self.Y)
-        self._Y0, self._Ych = self._Y[0], self._Y[1:]
-        self._ch = self._X[1: self.n_targets]
+        self._Y0, self._Yrest = self._Y[0], self._Y[1:]
+        self._rest = self._X[1:K]
+
+    def update_matrix(self, dt: float) -> Tensor:
+        """The exact step ``M`` on ``X = [v, x_1..x_C, I, 1]`` (:func:`lif_matrix`)."""
+        chs = list(self.channels.values())
+        return lif_matrix(self.tau_m, self.v_rest, self.r_m, [c.tau for c in chs],
+                          [c.scale for c in chs], dt)
 
     def update(self, step: int) -> None:
-        """``[v, x] = M @ X`` (exact); ``v`` kept where refractory."""
+        """``[v, x] = M @ X`` (exact); ``v`` kept where refractory (unless it integrates)."""
         self.ops.matmul(self._M, self._X, self._Y)
         if self.R > 0:
             self.refractory_now(step)
-            self.ops.write_unless(self._v, self._Y0, self._ref)
-            self._ch[...] = self._Ych
-        else:
-            self._top[...] = self._Y
-
+        self.write_v(self._Y0)
+        self._rest[...] = self._Yrest
 
 __all__ = ["NEVER", "Channel", "LIFGroup", "NeuronGroup", "SpikeSource", "Subgroup", "resolve"]

@@ -3,7 +3,7 @@
 One step ``n`` (``t = n dt``) runs the slots of Brian2's default schedule in order::
 
     start      StateMonitors record (values at t, before the update); CurrentInputs set I
-    groups     state update of every neuron group over [t, t + dt]
+    groups     state update of every neuron group over [t, t + dt], then white noise
     thresholds spikes of neuron groups (v > threshold, not refractory), Poisson and
                spike-generator groups; SpikeMonitors record
     synapses   every projection's pre pathway (propagation, STDP pre update), ring-buffer
@@ -29,10 +29,13 @@ from neuromorph.sim.connectivity import Connector
 from neuromorph.sim.fused import FusedPropagation, fuse_static
 from neuromorph.sim.groups import MAX_STEPS, NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.inputs import CurrentInput
+from neuromorph.sim.loop_native import native_loop
 from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
+from neuromorph.sim.noise import WhiteNoise
 from neuromorph.sim.plasticity import STDP
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.projections import Projection, WeightSpec
+from neuromorph.sim.short_term import TsodyksMarkram
 
 DEVICE_STREAMS = ("poisson",)
 
@@ -91,7 +94,7 @@ class Network:
     def connect(self, source: SpikeSource | Subgroup, target: NeuronGroup | Subgroup,
                 target_var: str, connectivity: Connector, *, weight: WeightSpec,
                 delay: float | torch.Tensor = 0.0,
-                plasticity: STDP | TripletSTDPRule | RewardSTDPRule | None = None,
+                plasticity: STDP | TripletSTDPRule | RewardSTDPRule | TsodyksMarkram | None = None,
                 name: str | None = None) -> Projection:
         """Build a :class:`Projection` with ``generator("connect")`` and add it."""
         proj = Projection(source, target, target_var, connectivity, weight=weight, delay=delay,
@@ -111,7 +114,7 @@ class Network:
             elif isinstance(obj, StateMonitor):
                 src = obj.source
                 refs = [src] if isinstance(src, Projection) else [resolve(src)[0]]
-            elif isinstance(obj, CurrentInput):
+            elif isinstance(obj, CurrentInput | WhiteNoise):
                 refs = [obj.group]
             for r in refs:
                 if not any(r is o for o in self.objects):
@@ -139,20 +142,26 @@ class Network:
                 g._top_flat = g._top.reshape(-1)
         for p in projections:
             p._bind(self)
-        for obj in self._of((CurrentInput, StateMonitor, SpikeMonitor, PopulationRateMonitor)):
+        for obj in self._of((CurrentInput, WhiteNoise, StateMonitor, SpikeMonitor,
+                             PopulationRateMonitor)):
             obj._build(self)
         self._compile(groups, sources, projections)
         self.built = True
 
     def _compile(self, groups: list[NeuronGroup], sources: list[SpikeSource],
                  projections: list[Projection]) -> None:
+        self._native = native_loop(self)  # the compiled loop when it applies (loop_native.py)
+        if self._native is not None:
+            self._fused, self._fns = [], []
+            return
         fns: list[Callable[[int], None]] = []
         fns += [m.record for m in self._of(StateMonitor)]
         fns += [c.apply for c in self._of(CurrentInput)]
         fns += [g.update for g in groups]
+        fns += [w.apply for w in self._of(WhiteNoise)]
         fns += [g.threshold for g in groups] + [s.threshold for s in sources]
         fns += [m.record for m in self._of(SpikeMonitor)]
-        clamped = [g for g in groups if g.R > 0 and any(
+        clamped = [g for g in groups if g.R > 0 and g.clamp_v and any(
             p.target_group is g and p.row == 0 for p in projections)]
         fns += [g.hold_v for g in clamped]
         self._fused: list[FusedPropagation] = []
@@ -200,7 +209,9 @@ class Network:
         try:
             while self.step < end:
                 stop = min(end, self.step + seg)
-                for step in range(self.step, stop):
+                if self._native is not None:
+                    self._native.run(self.step, stop)
+                for step in range(self.step, stop) if self._native is None else ():
                     for f in fns:
                         f(step)
                 bar.update(round((stop - self.step) * self.dt, 6))

@@ -15,6 +15,8 @@ group's state; the others write into the target group's ring buffer ``[D, (1 + C
 synapses slot of each step. A plastic projection takes one homogeneous delay, applied to the
 spikes (Brian2 runs the whole ``on_pre`` - propagation and the pre-synaptic STDP update - at
 arrival time, reading the weight then); it keeps the last ``d`` steps of source spikes.
+Short-term plasticity (:class:`~neuromorph.sim.short_term.TsodyksMarkram`) is passed the same
+way, as ``plasticity=``, and propagates ``w * u * x`` itself.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.plasticity import STDP, STDPState
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.propagators import delay_steps
+from neuromorph.sim.short_term import ShortTermState, TsodyksMarkram
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -79,7 +82,7 @@ class Projection:
         self, source: SpikeSource | Subgroup, target: NeuronGroup | Subgroup, target_var: str,
         connectivity: Connector | tuple[Tensor, Tensor], *, weight: WeightSpec,
         delay: float | Tensor = 0.0,
-        plasticity: STDP | TripletSTDPRule | RewardSTDPRule | None = None,
+        plasticity: STDP | TripletSTDPRule | RewardSTDPRule | TsodyksMarkram | None = None,
         generator: torch.Generator | None = None, seed: int | None = None,
         name: str | None = None,
     ) -> None:
@@ -247,6 +250,9 @@ class Projection:
         if stdp is not None:
             stdp.decay()
         spikes = self._arrivals(step)
+        if isinstance(stdp, ShortTermState):
+            stdp.propagate(spikes, step)
+            return
         if stdp is not None and stdp.numpy:  # plastic projections never use a ring buffer
             stdp.pre_numpy(spikes, self.flat)
             return
