@@ -73,7 +73,7 @@ class ShortTermState:
         kw = dict(dtype=torch.float64, device=net.device)
         self.u_s = torch.full((n,), rule.U if rule.tau_f is None else 0.0, **kw)
         self.x_s = torch.ones(n, **kw)
-        self.last = torch.zeros(n, dtype=torch.int64, device=net.device)
+        self.last = torch.zeros(n, **kw)  # step of the last arrival (float64: exact steps)
         self._u, self._x, self._last = (self.ops.view(t) for t in (self.u_s, self.x_s, self.last))
 
     @property
