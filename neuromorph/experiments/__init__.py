@@ -29,6 +29,7 @@ EXPERIMENTS: dict[str, str] = {
     "diehl-cook-digits": "neuromorph.experiments.diehl_cook_digits",
     "rstdp-task": "neuromorph.experiments.rstdp_task",
     "hebbian-physical": "neuromorph.experiments.hebbian_physical",
+    "microcircuit": "neuromorph.experiments.microcircuit",
 }
 
 

@@ -6,8 +6,8 @@ One step ``n`` (``t = n dt``) runs the slots of Brian2's default schedule in ord
     groups     state update of every neuron group over [t, t + dt], then white noise
     thresholds spikes of neuron groups (v > threshold, not refractory), Poisson and
                spike-generator groups; SpikeMonitors record
-    synapses   every projection's pre pathway (propagation, STDP pre update), ring-buffer
-               delivery into the groups, then every plastic projection's post pathway
+    synapses   every projection's pre pathway (propagation, STDP pre update), PoissonInputs,
+               ring-buffer delivery into the groups, then every plastic projection's post pathway
     resets     reset of the neurons that spiked
     end        PopulationRateMonitors record
 
@@ -34,6 +34,7 @@ from neuromorph.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMo
 from neuromorph.sim.noise import WhiteNoise
 from neuromorph.sim.plasticity import STDP
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
+from neuromorph.sim.poisson_input import PoissonInput
 from neuromorph.sim.projections import Projection, WeightSpec
 from neuromorph.sim.short_term import TsodyksMarkram
 
@@ -114,7 +115,7 @@ class Network:
             elif isinstance(obj, StateMonitor):
                 src = obj.source
                 refs = [src] if isinstance(src, Projection) else [resolve(src)[0]]
-            elif isinstance(obj, CurrentInput | WhiteNoise):
+            elif isinstance(obj, CurrentInput | WhiteNoise | PoissonInput):
                 refs = [obj.group]
             for r in refs:
                 if not any(r is o for o in self.objects):
@@ -142,7 +143,7 @@ class Network:
                 g._top_flat = g._top.reshape(-1)
         for p in projections:
             p._bind(self)
-        for obj in self._of((CurrentInput, WhiteNoise, StateMonitor, SpikeMonitor,
+        for obj in self._of((CurrentInput, WhiteNoise, PoissonInput, StateMonitor, SpikeMonitor,
                              PopulationRateMonitor)):
             obj._build(self)
         self._compile(groups, sources, projections)
@@ -169,6 +170,7 @@ class Network:
             self._fused, projections = fuse_static(projections)
         fns += self._fused
         fns += [p.pre_pathway for p in projections]
+        fns += [pi.apply for pi in self._of(PoissonInput)]
         fns += [self._deliver(g) for g in groups if g.ring is not None]
         fns += [g.restore_v for g in clamped]
         fns += [p.post_pathway for p in self._of(Projection) if p.plasticity is not None]

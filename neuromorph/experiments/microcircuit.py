@@ -1,0 +1,214 @@
+"""microcircuit: the Potjans & Diesmann (2014) cortical microcircuit on the event engine.
+
+77 169 ``iaf_psc_exp`` LIF neurons in 8 populations (L2/3, L4, L5, L6 x E/I) at full scale,
+~0.3 billion synapses drawn with NEST's ``fixed_total_number`` rule (multapses and autapses
+allowed) from the published connection probabilities, normal weights (PSP 0.15 mV, s.d. 10 %,
+g = -4, L4E -> L2/3E doubled) and normal delays (1.5 ms E, 0.75 ms I, s.d. 50 %, redrawn
+below ``dt``) on one projection with per-synapse delays; background: 8 Hz Poisson inputs per
+external synapse (Brian2's ``PoissonInput``: ``k ~ Binomial(K_ext, 8 Hz dt)`` per step) or the
+equivalent DC current. Parameters and the scaling recipe: :mod:`.microcircuit_params`.
+
+``--set scale=0.1`` simulates 10 % of the neurons with 10 % of the in-degrees (``k_scale``
+defaults to ``scale``), weights times ``1/sqrt(k_scale)`` and the missing mean input as DC
+(NEST's reduced-scale recipe). Rates and ISI CVs are measured after a ``transient``; the
+reference rates are the full-scale means of NEST's example (``full_mean_rates``).
+Writes a raster, a rate bar chart (with the reference), spikes and metrics.json.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
+from neuromorph.experiments.cuba import isi_cv  # noqa: E402
+from neuromorph.experiments.microcircuit_params import (  # noqa: E402
+    BG_RATE,
+    C_M,
+    DELAY_REL_SD,
+    E_L,
+    FULL_MEAN_RATES,
+    POPULATIONS,
+    PSP_REL_SD,
+    T_REF,
+    TAU_M,
+    TAU_SYN,
+    V0_MEAN,
+    V0_SD,
+    V_RESET,
+    V_TH,
+    Scaled,
+    scaled,
+)
+from neuromorph.experiments.rundir import RunDir  # noqa: E402
+from neuromorph.sim import Channel, LIFGroup, Network, Projection, SpikeMonitor  # noqa: E402
+from neuromorph.sim.connectivity import from_indices  # noqa: E402
+from neuromorph.sim.poisson_input import PoissonInput  # noqa: E402
+
+SUMMARY = "Potjans & Diesmann (2014) cortical microcircuit: 8 populations, rates and CV vs NEST"
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: acceptance band around the reference rate: |rate - ref| <= max(REL_TOL * ref, ABS_TOL)
+REL_TOL, ABS_TOL = 0.5, 0.5
+
+
+@dataclass
+class Config(ExperimentConfig):
+    scale: float = 1.0  # fraction of the neurons (0.1 for laptops / CI)
+    k_scale: float = -1.0  # fraction of the in-degrees; < 0: same as scale
+    background: Literal["poisson", "dc"] = "poisson"
+    duration: float = 1.0  # s, measured after the transient
+    transient: float = 0.2  # s, simulated and discarded
+    dt: float = 1e-4  # s
+    dtype: Literal["float32", "float64"] = "float64"
+
+    def __post_init__(self) -> None:
+        self.check(0 < self.scale <= 1, f"scale must be in (0, 1], got {self.scale}")
+        self.check(self.k_scale < 0 or 0 < self.k_scale <= 1,
+                   f"k_scale must be in (0, 1] (or < 0: same as scale), got {self.k_scale}")
+        self.check(self.duration > 0 and self.transient >= 0 and self.dt > 0,
+                   "duration and dt must be > 0 and transient >= 0 seconds")
+        self.check(self.dt <= 0.5e-3, f"dt must be <= 0.5 ms (delays of 0.75 ms), got {self.dt}")
+
+    @property
+    def k(self) -> float:
+        return self.scale if self.k_scale < 0 else self.k_scale
+
+
+def _redraw(rng: np.random.Generator, mean: float, sd: float, size: int,
+            ok: callable) -> np.ndarray:  # type: ignore[valid-type]
+    """Normal samples, redrawn until ``ok(x)`` holds for all (NEST's ``redraw``)."""
+    x = rng.normal(mean, sd, size)
+    bad = ~ok(x)
+    while bad.any():
+        x[bad] = rng.normal(mean, sd, int(bad.sum()))
+        bad = ~ok(x)
+    return x
+
+
+def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Global ``(pre, post, weight A, delay s)`` of all recurrent synapses."""
+    off = np.concatenate([[0], np.cumsum(sc.n)])
+    parts = []
+    for i in range(8):
+        for j in range(8):
+            k = int(sc.n_syn[i, j])
+            if k <= 0:
+                continue
+            pre = off[j] + rng.integers(0, sc.n[j], k)
+            post = off[i] + rng.integers(0, sc.n[i], k)
+            mean = sc.psc[i, j]
+            w = _redraw(rng, mean, abs(mean) * PSP_REL_SD, k,
+                        (lambda x: x >= 0) if mean > 0 else (lambda x: x <= 0))
+            d_mean = sc.delay_mean[j]
+            d = _redraw(rng, d_mean, d_mean * DELAY_REL_SD, k, lambda x: x >= dt)
+            parts.append((pre, post, w, d))
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def build(cfg: Config) -> tuple[Network, LIFGroup, SpikeMonitor, Scaled]:
+    """The microcircuit of ``cfg`` (one group; populations are contiguous slices)."""
+    sc = scaled(cfg.scale, cfg.k, cfg.background == "poisson")
+    net = Network(dt=cfg.dt, dtype=DTYPES[cfg.dtype], seed=cfg.seed)
+    n = int(sc.n.sum())
+    r_m = TAU_M / C_M
+    P = net.add(LIFGroup(n, tau_m=TAU_M, v_rest=E_L, v_threshold=V_TH, v_reset=V_RESET,
+                         refractory=T_REF, r_m=r_m,
+                         channels={"i_syn": Channel(TAU_SYN, scale=r_m)}, name="P"))
+    rng = np.random.default_rng(cfg.seed)
+    pop = np.repeat(np.arange(8), sc.n)
+    P.set("v", torch.from_numpy(rng.normal(V0_MEAN[pop], V0_SD[pop])))
+    P.set("I", torch.from_numpy(sc.dc[pop]))
+    pre, post, w, d = synapses(sc, cfg.dt, rng)
+    net.add(Projection(P, P, "i_syn", from_indices(torch.from_numpy(pre), torch.from_numpy(post)),
+                       weight=torch.from_numpy(w), delay=torch.from_numpy(d), name="recurrent"))
+    if cfg.background == "poisson":
+        net.add(PoissonInput(P, "i_syn", torch.from_numpy(sc.k_ext[pop].astype(np.float64)),
+                             BG_RATE, sc.psc_ext, name="background"))
+    spikes = net.add(SpikeMonitor(P, name="spikes"))
+    return net, P, spikes, sc
+
+
+def population_stats(i: np.ndarray, t: np.ndarray, sc: Scaled, t0: float,
+                     duration: float) -> dict[str, dict[str, float]]:
+    """Per population: mean rate (Hz, silent neurons included) and mean ISI CV."""
+    keep = t >= t0
+    i, t = i[keep], t[keep]
+    off = np.concatenate([[0], np.cumsum(sc.n)])
+    out = {}
+    for k, name in enumerate(POPULATIONS):
+        sel = (i >= off[k]) & (i < off[k + 1])
+        cvs = isi_cv(i[sel] - off[k], t[sel], int(sc.n[k]))
+        out[name] = {"rate_hz": float(sel.sum() / (sc.n[k] * duration)),
+                     "cv": float(cvs.mean()) if cvs.size else float("nan")}
+    return out
+
+
+def _plots(run: RunDir, cfg: Config, i: np.ndarray, t: np.ndarray, sc: Scaled,
+           stats: dict[str, dict[str, float]]) -> None:
+    off = np.concatenate([[0], np.cumsum(sc.n)])
+    window = (t >= cfg.transient) & (t < cfg.transient + min(0.2, cfg.duration))
+    step = max(1, int(off[-1] // 4000))  # at most ~4000 neurons drawn
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for k in range(8):
+        sel = window & (i >= off[k]) & (i < off[k + 1]) & (i % step == 0)
+        ax.plot(t[sel] * 1e3, off[-1] - i[sel], ",", color="#af143c" if k % 2 else "#595289")
+    ax.set_yticks([off[-1] - (off[k] + off[k + 2]) / 2 for k in range(0, 8, 2)],
+                  ["L2/3", "L4", "L5", "L6"])
+    ax.set_xlabel("time (ms)")
+    ax.set_title(f"microcircuit, scale {cfg.scale}, k_scale {cfg.k}, {cfg.background}")
+    run.save_figure(fig, "raster")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = np.arange(8)
+    ax.bar(x - 0.2, [stats[p]["rate_hz"] for p in POPULATIONS], 0.4, label="neuromorph")
+    ax.bar(x + 0.2, FULL_MEAN_RATES, 0.4, color="0.6", label="reference (NEST, full scale)")
+    ax.set_xticks(x, POPULATIONS)
+    ax.set_ylabel("rate (Hz)")
+    ax.legend()
+    run.save_figure(fig, "rates")
+
+
+def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
+    run = RunDir(out_dir, "microcircuit", cfg)
+    t0 = time.perf_counter()
+    net, P, spikes, sc = build(cfg)
+    net.build()
+    t1 = time.perf_counter()
+    net.run(cfg.transient + cfg.duration, progress=progress, desc="microcircuit")
+    t2 = time.perf_counter()
+    i, t = spikes.i, spikes.t
+    stats = population_stats(i, t, sc, cfg.transient, cfg.duration)
+    metrics: dict[str, float] = {
+        "n_neurons": float(P.n), "n_synapses": float(net["recurrent"].nnz),
+        "build_time_s": t1 - t0, "wall_time_s": t2 - t1,
+        "real_time_factor": (t2 - t1) / (cfg.transient + cfg.duration),
+    }
+    lines = []
+    n_ok = 0
+    for k, name in enumerate(POPULATIONS):
+        r, cv, ref = stats[name]["rate_hz"], stats[name]["cv"], FULL_MEAN_RATES[k]
+        ok = abs(r - ref) <= max(REL_TOL * ref, ABS_TOL)
+        n_ok += ok
+        metrics.update({f"rate_{name}_hz": r, f"cv_{name}": cv, f"ref_rate_{name}_hz": ref,
+                        f"rate_{name}_within_band": float(ok)})
+        lines.append(f"{name:5s} rate {r:6.3f} Hz (ref {ref:5.3f}) CV {cv:5.3f} "
+                     f"{'ok' if ok else 'OUT OF BAND'}")
+    metrics["populations_within_band"] = float(n_ok)
+    text = (f"microcircuit: {P.n} neurons, {net['recurrent'].nnz} synapses, scale {cfg.scale}, "
+            f"k_scale {cfg.k}, {cfg.background} background\n" + "\n".join(lines) +
+            f"\nbuild {metrics['build_time_s']:.1f} s, simulation {metrics['wall_time_s']:.1f} s "
+            f"(real-time factor {metrics['real_time_factor']:.2f}, {net.ops.name} backend)")
+    print(text)
+    run.write_text("results.txt", text + "\n")
+    run.write_metrics(metrics)
+    _plots(run, cfg, i, t, sc, stats)
+    np.savez_compressed(run.path / "spikes.npz", i=i.astype(np.int32), t=t)
+    return run.path
