@@ -1,0 +1,233 @@
+"""The compiled event loop: a whole run of LIF groups and static synapses in one numba call.
+
+The per-step numpy path (:mod:`neuromorph.sim.network`) spends most of a step in Python and
+numpy call overhead (a few dozen calls of ~1-5 us each); a 4000-neuron CUBA step has only
+~30 us of arithmetic. :class:`NativeLoop` runs many steps per call through
+:func:`neuromorph.sim.kernels_native.run_steps` instead, on the engine's own arrays.
+
+It is used when numba imports and the network has only what the kernel implements (anything
+else: the per-step path, same results):
+
+- :class:`~neuromorph.sim.groups.LIFGroup` groups (any channels, refractoriness, delta synapses
+  onto ``v``), on the numpy CPU backend, float32 or float64;
+- static projections (no plasticity) between them, with shared or per-synapse delays;
+- :class:`~neuromorph.sim.monitors.SpikeMonitor` on them (groups or subgroups).
+
+Memory: the kernel reads each projection's own CSR arrays (``post`` int32, the weights, the
+per-source ``indptr``): a static synapse costs its two int32 indices and its weight (16 bytes
+in float64, 12 in float32; per-synapse delays add 4). No row layout is built.
+
+``NEUROMORPH_NATIVE=0`` in the environment turns the compiled loop off.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from neuromorph.sim.network import Network
+
+ENV_SWITCH = "NEUROMORPH_NATIVE"
+
+
+def native_available() -> bool:
+    """True when numba imports and ``NEUROMORPH_NATIVE`` is not ``0``."""
+    if os.environ.get(ENV_SWITCH, "1").strip() in ("0", "false", "no", "off"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def supported(net: Network) -> bool:
+    """Whether every object of ``net`` is one the compiled loop implements (module docstring)."""
+    from neuromorph.sim.groups import LIFGroup
+    from neuromorph.sim.monitors import SpikeMonitor
+    from neuromorph.sim.projections import Projection
+
+    if net.ops.name != "numpy":
+        return False
+    for o in net.objects:
+        if type(o) is LIFGroup and np.isscalar(getattr(o, "_theta", o.v_threshold)):
+            continue
+        if type(o) is Projection and o.plasticity is None and o.post.dtype == torch.int32 and \
+                type(o.source_group) is LIFGroup and type(o.target_group) is LIFGroup:
+            continue
+        if type(o) is SpikeMonitor and type(o.group) is LIFGroup:
+            continue
+        return False
+    return True
+
+
+def native_loop(net: Network) -> NativeLoop | None:
+    """The compiled loop of a built network, or None when it does not apply (then the caller
+    runs the per-step path)."""
+    if not supported(net) or not native_available():
+        return None
+    return NativeLoop(net)
+
+
+class NativeLoop:
+    """Tables and typed lists of one network for :func:`~.kernels_native.run_steps`."""
+
+    def __init__(self, net: Network) -> None:
+        from neuromorph.sim.groups import LIFGroup
+        from neuromorph.sim.kernels_native import (
+            MODE_DIRECT,
+            MODE_RING,
+            MODE_RING_PER_SYNAPSE,
+        )
+        from neuromorph.sim.monitors import SpikeMonitor
+        from neuromorph.sim.projections import Projection
+
+        self.net = net
+        self.groups = [o for o in net.objects if type(o) is LIFGroup]
+        projections = [o for o in net.objects if type(o) is Projection]
+        self.monitors = [o for o in net.objects if type(o) is SpikeMonitor]
+        gid = {id(g): k for k, g in enumerate(self.groups)}
+        recorded = {gid[id(m.group)] for m in self.monitors}
+        fdt = self.groups[0]._X.dtype
+        gtab, X, M, cols, ncols, diags, Y, ls, refs, held, flags, sps, rings = (
+            [] for _ in range(13))
+        clamped = {id(p.target_group) for p in projections if p.row == 0}
+        for k, g in enumerate(self.groups):
+            K = g.n_targets
+            Mk = np.ascontiguousarray(g._M)
+            c = np.zeros((K, Mk.shape[1]), dtype=np.int64)
+            for r in range(K):
+                idx = np.flatnonzero(Mk[r])
+                c[r, : idx.size] = idx
+            ring = g.ring.numpy() if g.ring is not None else np.zeros((1, 1), dtype=fdt)
+            hold = bool(getattr(g, "clamp_v", True))  # False: integrate while refractory
+            clamp = int(g.R > 0 and hold and id(g) in clamped)
+            gtab.append([g.n, K, g.R, clamp, ring.shape[0] if g.ring is not None else 1,
+                         int(k in recorded), int(hold)])
+            X.append(g._X)
+            M.append(Mk)
+            cols.append(c)
+            ncols.append(np.zeros(K, dtype=np.int64))  # set per run (_set_columns)
+            diags.append(np.array([r > 0 and np.flatnonzero(Mk[r]).tolist() == [r]
+                                   for r in range(K)], dtype=np.uint8))
+            Y.append(g._Y)
+            ls.append(g._ls)
+            refs.append(np.zeros(g.n, dtype=np.uint8))
+            held.append(np.zeros(g.n if clamp else 1, dtype=fdt))
+            flags.append(np.zeros(g.n, dtype=np.uint8))
+            sps.append(np.zeros(g.n, dtype=np.int64))
+            rings.append(ring)
+        self.gtab = np.array(gtab, dtype=np.int64)
+        self.vth = np.array([g.v_threshold for g in self.groups], dtype=fdt)
+        self.vreset = np.array([g.v_reset for g in self.groups], dtype=fdt)
+        self.csts = np.zeros(len(self.groups), dtype=fdt)
+        self.counts = np.zeros(len(self.groups), dtype=np.int64)
+        ptab, indptrs, posts, weights, dsteps = [], [], [], [], []
+        no_delays = np.zeros(1, dtype=np.int32)
+        for p in projections:
+            tg = p.target_group
+            ds = p._dsteps
+            shared = p.nnz == 0 or ds.stride() == (0,) or bool((ds == ds[0]).all())
+            d = int(ds[0]) if p.nnz else 0
+            if p.ring_depth <= 1:
+                mode = MODE_DIRECT
+            else:
+                mode = MODE_RING if shared else MODE_RING_PER_SYNAPSE
+            ptab.append([gid[id(p.source_group)], gid[id(tg)], p.row * tg.n + p.t0, mode, d])
+            indptrs.append(p.indptr_full.numpy())
+            posts.append(p.post.numpy())
+            weights.append(p.np_w)
+            dsteps.append(ds.to(dtype=torch.int32).numpy() if mode == MODE_RING_PER_SYNAPSE
+                          else no_delays)
+            p.release_layout()  # the kernel reads the CSR arrays: no row layout is kept
+        self.ptab = np.array(ptab, dtype=np.int64).reshape(-1, 5)
+        cap = max(1 << 16, 4 * max((g.n for g in self.groups), default=1))
+        self.rec_i = [np.zeros(cap if k in recorded else 1, dtype=np.int64)
+                      for k in range(len(self.groups))]
+        self.rec_s = [np.zeros_like(a) for a in self.rec_i]
+        self.rec_n = np.zeros(len(self.groups), dtype=np.int64)
+        self.lists = [padded(a) for a in (X, M, cols, ncols, diags, Y, ls, refs, held, flags, sps,
+                                                 rings)]
+        self.plists = [padded(a) for a in (indptrs, posts, weights, dsteps)] if ptab else \
+            [(np.zeros(2, dtype=np.int64),), (np.zeros(1, np.int32),), (np.zeros(1, dtype=fdt),),
+             (no_delays,)]
+        self.rec_lists = [padded(self.rec_i), padded(self.rec_s)]
+        self._set_columns()
+        self._call(0, 0)  # compile, or load the compiled kernel from numba's cache, now
+
+    def _set_columns(self) -> None:
+        """Terms of each group's ``v`` row for this run: the constant column (the row of ones)
+        goes to ``csts``, and the ``I`` column is left out while ``I`` is zero everywhere (no
+        input changes ``I`` during a compiled run; adding ``M * 0`` changes no value)."""
+        for k, g in enumerate(self.groups):
+            Mk, c, nc = self.lists[1][k], self.lists[2][k], self.lists[3][k]
+            i_row, one_row = len(g.rows) - 2, len(g.rows) - 1
+            skip = {one_row} | ({i_row} if not g._X[i_row].any() else set())
+            if not (g.rows[-1] == "1" and g._X[one_row].min() == g._X[one_row].max() == 1):
+                raise RuntimeError(f"{g.name}: the row of ones of the state was changed")
+            for r in range(g.n_targets):
+                idx = np.flatnonzero(Mk[r])
+                if r == 0:
+                    idx = idx[~np.isin(idx, list(skip))]
+                    self.csts[k] = Mk[0, one_row]
+                c[r, : idx.size] = idx
+                nc[r] = idx.size
+
+    def _call(self, start: int, stop: int) -> int:
+        from neuromorph.sim.kernels_native import run_steps
+
+        return run_steps(start, stop, self.gtab, self.vth, self.vreset, self.csts, *self.lists,
+                         self.counts, self.ptab, *self.plists, *self.rec_lists, self.rec_n)
+
+    def run(self, start: int, stop: int) -> None:
+        """Advance the network from step ``start`` to ``stop`` (records go to the monitors)."""
+        self._set_columns()
+        step = start
+        while step < stop:
+            step = self._call(step, stop)
+            self._flush()
+        self._publish_spikes()
+
+    def _flush(self) -> None:
+        """Hand the recorded spikes to the monitors (in time order, local indices)."""
+        gid = {id(g): k for k, g in enumerate(self.groups)}
+        for m in self.monitors:
+            k = gid[id(m.group)]
+            n = int(self.rec_n[k])
+            if not n:
+                continue
+            i, s = self.rec_i[k][:n], self.rec_s[k][:n]
+            if not m.whole:
+                keep = (i >= m.start) & (i < m.stop)
+                i, s = i[keep] - m.start, s[keep]
+            add_spikes(m, i, s)
+        self.rec_n[:] = 0
+
+    def _publish_spikes(self) -> None:
+        """Leave each group's ``spikes`` / ``mask`` as the per-step path does after a step."""
+        for k, g in enumerate(self.groups):
+            g.spikes = self.lists[10][k][: int(self.counts[k])].copy()
+            g._s[...] = False
+            g._s[g.spikes] = True
+
+
+def padded(arrays: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """A tuple of the arrays padded (with the first one) to a power-of-two length, so that
+    networks of 3 or 4 groups share one compiled kernel (the tuple length is in its type)."""
+    size = 1 << max(0, len(arrays) - 1).bit_length()
+    return tuple(arrays) + (arrays[0],) * (size - len(arrays))
+
+
+def add_spikes(monitor: Any, i: np.ndarray, steps: np.ndarray) -> None:
+    """Append spikes (local indices, steps; time order) to a numpy-backend SpikeMonitor."""
+    monitor.flush()
+    monitor._i.append(np.array(i, dtype=np.int64))
+    monitor._steps.append(np.array(steps, dtype=np.int64))
+
+
+__all__ = ["ENV_SWITCH", "NativeLoop", "add_spikes", "native_available", "native_loop",
+           "padded", "supported"]
