@@ -3,19 +3,31 @@
 Every experiment defines ``Config`` as a dataclass subclassing :class:`ExperimentConfig`.
 Overrides arrive as strings and are parsed by the field's annotation (``int``, ``float``,
 ``bool``, ``str``, ``Literal[...]``, ``tuple[T, ...]``, ``T | None``); an unknown key, a value
-of the wrong type or an impossible value raises :class:`ConfigError` naming the valid choices.
+of the wrong type, a non-finite float (``lr=inf`` would make training diverge) or an impossible
+value raises :class:`ConfigError` naming the key and the valid choices. A ``device`` key is
+checked against the machine (``device=cuda`` without CUDA is a config error, not a crash).
+The one-line meaning of each key, shown by ``neuromorph run NAME --help``, is its
+``field(metadata={"help": ...})`` when given, else the trailing ``# comment`` on the field's line
+(see :func:`describe_fields`), so existing configs document themselves.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import io
+import math
+import tokenize
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from neuromorph.errors import NeuromorphError
 
-class ConfigError(ValueError):
+
+class ConfigError(NeuromorphError, ValueError):
     """A config key, type or value is wrong; the message says what is valid."""
 
 
@@ -63,12 +75,56 @@ def _parse(text: str, annotation: Any, key: str) -> Any:
         raise ConfigError(f"{key}={text!r} is not a boolean; use true or false")
     if annotation in (int, float, str):
         try:
-            return annotation(text)
+            value = annotation(text)
         except ValueError:
             raise ConfigError(
                 f"{key}={text!r} is not a valid {annotation.__name__}"
             ) from None
+        return _finite(value, key)
     raise ConfigError(f"{key}: cannot parse a value of type {annotation}")
+
+
+def _finite(value: Any, key: str) -> Any:
+    """``value`` unchanged unless it is a non-finite float (or holds one): then a ConfigError."""
+    items = value if isinstance(value, tuple | list) else (value,)
+    for item in items:
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ConfigError(
+                f"{key}={item} is not a finite number (training would diverge); "
+                f"give a finite value, e.g. --set {key}=0.001"
+            )
+    return value
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """A typed value as its field expects: a list (from YAML / JSON) for a tuple field."""
+    origin = get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        origin = get_origin(inner[0]) if inner else None
+    return tuple(value) if origin is tuple and isinstance(value, list) else value
+
+
+def _check_device(config: ExperimentConfig) -> None:
+    """A ``device`` field must name a torch device this machine has (``auto`` always passes)."""
+    device = getattr(config, "device", None)
+    if not isinstance(device, str) or device == "auto":
+        return
+    import torch  # only configs with a device key pay for the import
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ConfigError(
+            f"device={device!r} is not a torch device; use cpu, cuda, cuda:0 or auto"
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device={device!r} but torch sees no CUDA device on this machine; "
+            "use device=cpu (or device=auto)"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device={device!r} is not supported; use cpu, cuda or auto")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -90,8 +146,68 @@ def build_config(cls: type[ExperimentConfig], overrides: dict[str, Any]) -> Expe
     for key, value in overrides.items():
         if key not in names:
             raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(names)}")
-        kwargs[key] = _parse(value, hints[key], key) if isinstance(value, str) else value
+        parsed = _parse(value, hints[key], key) if isinstance(value, str) else _coerce(
+            value, hints[key])
+        kwargs[key] = _finite(parsed, key)
     try:
-        return cls(**kwargs)
+        config = cls(**kwargs)
     except TypeError as exc:  # pragma: no cover - dataclass signature mismatch
         raise ConfigError(str(exc)) from None
+    _check_device(config)
+    return config
+
+
+@dataclass(frozen=True)
+class FieldHelp:
+    """One config key as ``--help`` shows it."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _trailing_comments(cls: type) -> dict[str, str]:
+    """``{field: comment}`` from ``name: T = default  # comment`` lines of ``cls``'s source."""
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    source = inspect.cleandoc("\n" + source) if source[:1].isspace() else source
+    comments: dict[int, str] = {}
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT:
+            comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    out: dict[str, str] = {}
+    for node in ast.parse(source).body[0].body:  # type: ignore[attr-defined]
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            line = node.end_lineno or node.lineno
+            if line in comments:
+                out[node.target.id] = comments[line]
+    return out
+
+
+def describe_fields(cls: type[ExperimentConfig]) -> list[FieldHelp]:
+    """Every key of ``cls`` with its type, default and one line of meaning (may be empty)."""
+    hints = typing.get_type_hints(cls)
+    notes: dict[str, str] = {"seed": "random seed; the same seed gives the same run"}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            notes.update(_trailing_comments(klass))
+    rows = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default: Any = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            default = None
+        text = str(f.metadata.get("help", notes.get(f.name, "")))
+        rows.append(FieldHelp(f.name, _type_name(hints[f.name]), _plain(default), text))
+    return rows

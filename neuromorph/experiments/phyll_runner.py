@@ -78,12 +78,19 @@ def run_methods_over_seeds(
     for seed in seeds:
         split = split_for(seed)
         factory = system_factory(cfg, seed)
-        task = Task.from_arrays(
-            split.x_train, split.y_train, split.x_test, split.y_test, len(classes), cfg.width
-        )
-        for method in cfg.methods:
-            bar.set_postfix_str(f"seed {seed} {method}")
-            results[method].append(METHODS[method](factory, task, settings, seed, bar.update))
+        saved = run.load_seed(seed)  # a finished seed of a resumed run
+        if saved is not None:
+            bar.update(len(cfg.methods) * settings.epochs)
+            for method in cfg.methods:
+                results[method].append(_from_saved(saved[method]))
+        else:
+            task = Task.from_arrays(
+                split.x_train, split.y_train, split.x_test, split.y_test, len(classes), cfg.width
+            )
+            for method in cfg.methods:
+                bar.set_postfix_str(f"seed {seed} {method}")
+                results[method].append(METHODS[method](factory, task, settings, seed, bar.update))
+            run.save_seed(seed, {m: _to_saved(r[-1]) for m, r in results.items()})
         report = getattr(factory(), "fit_report", None)
         if report is not None:
             extra = {f"system_fit_{k}": v for k, v in report.to_dict().items()}
@@ -103,6 +110,30 @@ def run_methods_over_seeds(
     run.write_metrics(metrics)
     _plots(run, results, split, classes, title)
     return run.path
+
+
+def _to_saved(result: MethodResult) -> dict[str, Any]:
+    """A method's result as plain data (``torch.load(weights_only=True)`` reads it back)."""
+    model = result.model
+    return {
+        "test_accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
+        "queries": int(result.queries), "curve": [list(p) for p in result.curve],
+        "losses": result.losses, "predictions": result.predictions,
+        "state_dict": model.state_dict() if isinstance(model, torch.nn.Module) else model,
+    }
+
+
+def _from_saved(saved: dict[str, Any]) -> MethodResult:
+    """The saved result; ``model`` is the trained state dict (what ``model.pt`` stores)."""
+    return MethodResult(
+        saved["test_accuracy"], saved["train_accuracy"], saved["queries"],
+        [tuple(p) for p in saved["curve"]], saved["losses"], saved["predictions"],
+        saved["state_dict"],
+    )
+
+
+def _state_dict(model: Any) -> dict[str, Any]:
+    return model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
 
 
 def _plots(
@@ -126,4 +157,4 @@ def _plots(
             ),
             "confusion_matrix",
         )
-        run.save_model({"state_dict": last.model.state_dict(), "classes": list(classes)})
+        run.save_model({"state_dict": _state_dict(last.model), "classes": list(classes)})
