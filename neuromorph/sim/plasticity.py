@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuromorph.sim.events_cpu import RowIndex, STDPPathway
+from neuromorph.sim.events_cpu import RowIndex, STDPPathway, csr_ranges
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -118,6 +118,35 @@ class EventSynapses:
     def of_targets(self, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """``(synapse ids, target of each, source of each)`` of the spiking targets ``idx``."""
         pos, tgt = _ranges(self.col_indptr, idx)
+        return self.col_syn[pos], tgt, self.col_source[pos]
+
+
+class EventSynapsesNumpy:
+    """:class:`EventSynapses` on the host as numpy arrays (the numpy backend's rules on events):
+    the same ``of_sources`` / ``of_targets``, with index arrays instead of tensors (a step costs
+    a few numpy calls instead of a few dozen torch calls)."""
+
+    def __init__(self, proj: Projection) -> None:
+        syn = EventSynapses(proj, torch.device("cpu"))
+        self.row_indptr = syn.row_indptr.numpy()
+        self.col_indptr = syn.col_indptr.numpy()
+        self.source, self.target = syn.source.numpy(), syn.target.numpy()
+        self.col_syn, self.col_source = syn.col_syn.numpy(), syn.col_source.numpy()
+
+    @staticmethod
+    def _ranges(indptr: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        starts = indptr[idx]
+        lens = indptr[idx + 1] - starts
+        return csr_ranges(indptr, idx), np.repeat(idx, lens)
+
+    def of_sources(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(synapse ids, source of each, target of each)`` of the spiking sources ``idx``."""
+        syn, src = self._ranges(self.row_indptr, idx)
+        return syn, src, self.target[syn]
+
+    def of_targets(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(synapse ids, target of each, source of each)`` of the spiking targets ``idx``."""
+        pos, tgt = self._ranges(self.col_indptr, idx)
         return self.col_syn[pos], tgt, self.col_source[pos]
 
 
@@ -251,4 +280,5 @@ class STDPState:
         self.g_pre, self.g_post = float(state["g_pre"]), float(state["g_post"])
 
 
-__all__ = ["BOUNDS", "PAIRINGS", "STDP", "EventSynapses", "STDPState", "spike_indices"]
+__all__ = ["BOUNDS", "PAIRINGS", "STDP", "EventSynapses", "EventSynapsesNumpy", "STDPState",
+           "spike_indices"]

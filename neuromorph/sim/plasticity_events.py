@@ -39,7 +39,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuromorph.sim.plasticity import BOUNDS, PAIRINGS, EventSynapses, spike_indices
+from neuromorph.sim.plasticity import (
+    BOUNDS,
+    PAIRINGS,
+    EventSynapses,
+    EventSynapsesNumpy,
+    spike_indices,
+)
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -135,10 +141,21 @@ class RewardSTDPRule:
 
 
 # ----------------------------------------------------------------------------- shared machinery
-def bounded_add(w_full: Tensor, syn: Tensor | slice, delta: Tensor, w_min: float, w_max: float,
+def bounded_add(w_full: Tensor | np.ndarray, syn: Tensor | np.ndarray | slice,
+                delta: Tensor | np.ndarray, w_min: float, w_max: float,
                 multiplicative: bool) -> None:
     """``w[syn] = clip(w[syn] + delta)`` (soft bounds first when ``multiplicative``); ``syn`` is
-    synapse ids or a slice (all synapses: no index tensor)."""
+    synapse ids or a slice (all synapses: no index tensor). Tensors or numpy arrays (the numpy
+    backend: same operations, same numbers)."""
+    if isinstance(w_full, np.ndarray):
+        if isinstance(syn, np.ndarray) and syn.size == 0:
+            return
+        w = w_full[syn]
+        if multiplicative:
+            delta = np.where(delta > 0, delta * (w_max - w), delta * (w - w_min)) / \
+                (w_max - w_min)
+        w_full[syn] = np.minimum(np.maximum(w + delta, w_min), w_max)
+        return
     if isinstance(syn, Tensor) and syn.numel() == 0:
         return
     w = w_full[syn]
@@ -154,26 +171,34 @@ class _EventRuleState:
         self.proj, self.net = proj, net
         self.numpy = net.ops.name == "numpy"
         dev = torch.device("cpu") if self.numpy else net.device
-        self.syn = EventSynapses(proj, dev)
+        self.syn: EventSynapses | EventSynapsesNumpy = \
+            EventSynapsesNumpy(proj) if self.numpy else EventSynapses(proj, dev)
         sizes = {"pre": proj.source_group.n, "post": proj.target_group.n}
         self.traces = {k: torch.zeros(sizes[side], dtype=net.dtype, device=dev)
                        for k, (side, _) in taus.items()}
+        # what the rules compute on: numpy views of the traces on the numpy backend
+        self.tr: dict[str, Any] = {k: t.numpy() for k, t in self.traces.items()} \
+            if self.numpy else self.traces
+        self.w: Any = proj.w_full.numpy() if self.numpy else proj.w_full
         self.decays = {k: math.exp(-net.dt / tau) for k, (_, tau) in taus.items()}
 
     def decay(self) -> None:
-        for k, tr in self.traces.items():
-            tr.mul_(self.decays[k])
+        for k, tr in self.tr.items():
+            tr *= self.decays[k]
 
-    def spiking(self, spikes: Any) -> Tensor:
-        """Indices of the spiking neurons, on the device of the traces."""
+    def spiking(self, spikes: Any) -> Any:
+        """Indices of the spiking neurons (numpy backend: an int64 array; torch: a tensor on
+        the device of the traces)."""
+        if self.numpy:
+            return np.asarray(spikes, dtype=np.int64)
         return spike_indices(spikes).to(self.syn.row_indptr.device)
 
-    def bump(self, names: tuple[str, ...], idx: Tensor, nearest: bool) -> None:
+    def bump(self, names: tuple[str, ...], idx: Any, nearest: bool) -> None:
         for k in names:
             if nearest:
-                self.traces[k][idx] = 1.0
+                self.tr[k][idx] = 1.0
             else:
-                self.traces[k][idx] += 1.0
+                self.tr[k][idx] += 1.0
 
     def pre_numpy(self, spikes: np.ndarray, flat: np.ndarray) -> None:
         """Numpy backend: propagate the arriving spikes, then the pre update."""
@@ -203,17 +228,21 @@ class TripletSTDPState(_EventRuleState):
         self.nearest = rule.interaction == "nearest"
 
     def on_pre(self, spikes: Any) -> None:
-        r, p, tr, idx = self.rule, self.p, self.traces, self.spiking(spikes)
+        r, p, tr, idx = self.rule, self.p, self.tr, self.spiking(spikes)
+        if not len(idx):
+            return
         syn, src, tgt = self.syn.of_sources(idx)
         delta = -tr["o1"][tgt] * (p.a2_minus + p.a3_minus * tr["r2"][src])
-        bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
+        bounded_add(self.w, syn, delta, r.w_min, r.w_max, self.mult)
         self.bump(("r1", "r2"), idx, self.nearest)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
-        r, p, tr, idx = self.rule, self.p, self.traces, self.spiking(spikes)
+        r, p, tr, idx = self.rule, self.p, self.tr, self.spiking(spikes)
+        if not len(idx):
+            return
         syn, tgt, src = self.syn.of_targets(idx)
         delta = tr["r1"][src] * (p.a2_plus + p.a3_plus * tr["o2"][tgt])
-        bounded_add(self.proj.w_full, syn, delta, r.w_min, r.w_max, self.mult)
+        bounded_add(self.w, syn, delta, r.w_min, r.w_max, self.mult)
         self.bump(("o1", "o2"), idx, self.nearest)
 
 
@@ -229,6 +258,7 @@ class RewardSTDPState(_EventRuleState):
         self.rule = rule
         self.mult = rule.bounds == "multiplicative"
         self.stored = torch.zeros(proj.nnz, dtype=net.dtype, device=self.traces["r"].device)
+        self._e: Any = self.stored.numpy() if self.numpy else self.stored
         self.gain = 1.0
         self.d_e = math.exp(-net.dt / rule.tau_e)
 
@@ -241,20 +271,29 @@ class RewardSTDPState(_EventRuleState):
         super().decay()
         self.gain *= self.d_e
         if self.gain < 1e-30:
-            self.stored *= self.gain
+            self._e *= self.gain
             self.gain = 1.0
+
+    def _add(self, syn: Any, values: Any) -> None:
+        """``e[syn] += values`` (the synapses of one pathway call are distinct)."""
+        if self.numpy:
+            self._e[syn] += values
+        else:
+            self.stored.index_add_(0, syn, values)
 
     def on_pre(self, spikes: Any) -> None:
         idx = self.spiking(spikes)
-        syn, _, tgt = self.syn.of_sources(idx)
-        self.stored.index_add_(0, syn, self.rule.a_minus * self.traces["o"][tgt] / self.gain)
-        self.bump(("r",), idx, False)
+        if len(idx):
+            syn, _, tgt = self.syn.of_sources(idx)
+            self._add(syn, self.rule.a_minus * self.tr["o"][tgt] / self.gain)
+            self.bump(("r",), idx, False)
 
     def on_post(self, spikes: Any, step: int = 0) -> None:
         idx = self.spiking(spikes)
-        syn, tgt, src = self.syn.of_targets(idx)
-        self.stored.index_add_(0, syn, self.rule.a_plus * self.traces["r"][src] / self.gain)
-        self.bump(("o",), idx, False)
+        if len(idx):
+            syn, tgt, src = self.syn.of_targets(idx)
+            self._add(syn, self.rule.a_plus * self.tr["r"][src] / self.gain)
+            self.bump(("o",), idx, False)
         if self.rule.modulator is not None:
             m = float(self.rule.modulator(step * self.net.dt))
             if m != 0.0:
@@ -263,8 +302,8 @@ class RewardSTDPState(_EventRuleState):
     def deliver(self, m: float) -> None:
         """``w += lr m e`` for every synapse now (e.g. a reward at the end of a trial)."""
         r = self.rule
-        bounded_add(self.proj.w_full, slice(0, self.proj.nnz),
-                    (r.lr * float(m) * self.gain) * self.stored, r.w_min, r.w_max, self.mult)
+        bounded_add(self.w, slice(0, self.proj.nnz),
+                    (r.lr * float(m) * self.gain) * self._e, r.w_min, r.w_max, self.mult)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "eligibility": self.stored.clone(),
