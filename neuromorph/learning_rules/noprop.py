@@ -119,18 +119,23 @@ class NoPropDT(LearningRule):
         c = self.net.n_classes
         return torch.cat([z.to(x.dtype), x[:, c:]], dim=1)
 
-    def run_blocks(self, inputs: list[Tensor], which: list[int]) -> list[Tensor]:
-        """Logits of blocks ``which`` on ``inputs``; one substrate call per stage for all."""
+    def run_blocks(self, inputs: Tensor, which: list[int]) -> Tensor:
+        """Logits ``[len(which), B, C]`` of blocks ``which`` on ``inputs`` ``[len(which), B, n]``.
+
+        One substrate call per stage serves all the blocks (the transform acts sample by
+        sample, so no gradient passes between blocks); the digital maps run as one batched
+        matmul.
+        """
         hs = inputs
         for k, stage in enumerate(self.net.layers):
-            sizes = [h.shape[0] for h in hs]
-            feats = stage.transform(torch.cat(hs)).split(sizes)
-            hs = [self.blocks[t][k](f) for t, f in zip(which, feats, strict=True)]
+            n_blocks, batch = hs.shape[:2]
+            feats = stage.transform(hs.reshape(n_blocks * batch, -1)).reshape(n_blocks, batch, -1)
+            hs = _apply_maps([self.blocks[t][k] for t in which], feats)
         return hs
 
     def denoised(self, logits: Tensor) -> Tensor:
         """``u_hat = softmax(logits) U``."""
-        return torch.softmax(logits, dim=1) @ self.embedding
+        return torch.softmax(logits, dim=-1) @ self.embedding
 
     def sample_q(self, t: int, y: Tensor, gen: torch.Generator) -> Tensor:
         """``z_t ~ q(z_t | y) = N(sqrt(abar_t) u_y, (1 - abar_t) I)``."""
@@ -146,13 +151,13 @@ class NoPropDT(LearningRule):
     def compute_grads(self, x: Tensor, y: Tensor) -> float:
         u = self.embedding[y]
         which = list(range(self.steps))
-        inputs = [self._inputs(x, self.sample_q(t, y, self._gen)) for t in which]
+        inputs = torch.stack([self._inputs(x, self.sample_q(t, y, self._gen)) for t in which])
         outs = self.run_blocks(inputs, which)
-        loss = sum(self.weights[t] * ((self.denoised(o) - u) ** 2).sum(dim=1).mean()
-                   for t, o in zip(which, outs, strict=True))
+        sq_err = ((self.denoised(outs) - u) ** 2).sum(dim=2).mean(dim=1)  # [T]
+        loss = (self.weights * sq_err).sum()
         loss = loss + F.cross_entropy(self.classifier(self.sample_q(self.steps, y, self._gen)), y)
         loss.backward()
-        self.transient_bytes = sum(i.numel() * i.element_size() for i in inputs)
+        self.transient_bytes = inputs.numel() * inputs.element_size()
         return float(loss.detach())
 
     @torch.no_grad()
@@ -162,7 +167,7 @@ class NoPropDT(LearningRule):
         a, b, c = (v.float() for v in reverse_coefficients(self.abar))
         z = torch.randn(x.shape[0], self.net.n_classes, generator=gen)
         for t in range(self.steps):
-            (logits,) = self.run_blocks([self._inputs(x, z)], [t])
+            (logits,) = self.run_blocks(self._inputs(x, z).unsqueeze(0), [t])
             noise = torch.randn(z.shape, generator=gen)
             z = a[t] * self.denoised(logits) + b[t] * z + c[t].sqrt() * noise
         return self.classifier(z).argmax(dim=1)
@@ -170,6 +175,15 @@ class NoPropDT(LearningRule):
     def state_tensors(self) -> list[Tensor]:
         own = [p for maps in self.blocks[:-1] for m in maps for p in m.parameters()]
         return own + list(self.classifier.parameters()) + [self.embedding, self.abar]
+
+
+def _apply_maps(maps: list[nn.Linear], h: Tensor) -> Tensor:
+    """``h[t] W_t^T + b_t`` for every block ``t`` (one batched matmul for plain ``nn.Linear``)."""
+    if all(type(m) is nn.Linear and m.bias is not None for m in maps):
+        w = torch.stack([m.weight for m in maps])
+        b = torch.stack([m.bias for m in maps]).unsqueeze(1)
+        return torch.baddbmm(b, h, w.transpose(1, 2))
+    return torch.stack([m(ht) for m, ht in zip(maps, h, strict=True)])
 
 
 __all__ = ["NoPropDT", "cosine_schedule", "reverse_coefficients"]

@@ -68,8 +68,8 @@ def test_oracle_chain_sampled_from_noise_ends_at_the_clean_marginal():
 def test_no_gradient_crosses_blocks():
     x, y = blobs()
     rule = NoPropDT(stack(), steps=5)
-    inputs = [rule._inputs(x, rule.sample_q(t, y, torch.Generator().manual_seed(t)))
-              for t in range(5)]
+    inputs = torch.stack([rule._inputs(x, rule.sample_q(t, y, torch.Generator().manual_seed(t)))
+                          for t in range(5)])
     outs = rule.run_blocks(inputs, list(range(5)))
     outs[2].square().sum().backward()
     for t, maps in enumerate(rule.blocks):

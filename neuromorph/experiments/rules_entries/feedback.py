@@ -19,7 +19,7 @@ ENTRIES = [
               lr=3e-3, epochs=30, epochs_full=60,
               note=f"direct feedback alignment; {_AUTO}"),
     RuleEntry("drtp", lambda net, ctx: DRTP(net, seed=ctx.seed, derivative="auto"),
-              lr=3e-3, epochs=30, epochs_full=60,
+              lr=1.5e-3, epochs=30, epochs_full=60,
               note=f"direct random target projection; {_AUTO}"),
     RuleEntry("mono_forward", lambda net, ctx: MonoForward(net, seed=ctx.seed, derivative="auto"),
               lr=3e-3, epochs=30, epochs_full=60,
