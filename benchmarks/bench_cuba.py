@@ -201,9 +201,31 @@ def main() -> None:
                 for k, v in results[impl][-1].items() if k != "profile"), flush=True)
     summary = summarize(results)
     print(json.dumps(summary, indent=1))
+    headline = headline_ratios(summary)
+    print(json.dumps(headline, indent=1))
     if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "raw": results,
+        Path(args.json).write_text(json.dumps({**headline, "args": vars(args), "raw": results,
                                                "summary": summary}, indent=1))
+
+
+def headline_ratios(summary: dict[str, Any]) -> dict[str, float]:
+    """The done criterion of issue 14: run time ours (float64, as Brian2) / Brian2 cython, and
+    the build times beside it (ours: setup incl. numba's compile or cache load; Brian2: setup +
+    its ``run(0 s)`` code generation, first repeat = cold cache, later = warm)."""
+    med, rat = summary["median"], summary["ratios"]
+    out: dict[str, float] = {}
+    for dt in ("float64", "float32"):
+        key = f"ours-{dt} / brian2-cython"
+        if key in rat:
+            suffix = "" if dt == "float64" else "_float32"
+            out[f"ratio_run_vs_brian2_cython{suffix}"] = rat[key]["run"]
+            out[f"build_s_ours_{dt}_first"] = med[f"ours-{dt}"]["setup_first"]
+            out[f"build_s_ours_{dt}_warm"] = med[f"ours-{dt}"]["setup"]
+    if "brian2-cython" in med:
+        b = med["brian2-cython"]
+        out["build_s_brian2_cython_first"] = b["setup_first"] + b["compile_first"]
+        out["build_s_brian2_cython_warm"] = b["setup"] + b["compile_warm"]
+    return out
 
 
 def summarize(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -35,19 +35,28 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench_cuba import build_cuba, peak_rss_mb, reset_peak_rss  # noqa: E402
+from bench_cuba import _status_mb, build_cuba, peak_rss_mb, reset_peak_rss  # noqa: E402
 
 INDEGREE = 80
 
 
-def _events(net: Any, i: np.ndarray) -> int:
-    """Synaptic events caused by spikes of neurons ``i`` (sum of their out-degrees)."""
-    n = net["P"].n
-    outdeg = np.zeros(n, dtype=np.int64)
+def _out_degrees(net: Any) -> np.ndarray:
+    outdeg = np.zeros(net["P"].n, dtype=np.int64)
     for name in ("Ce", "Ci"):
         p = net[name]
         outdeg[p.s0:p.s1] += np.diff(p.indptr.numpy())
+    return outdeg
+
+
+def _events(net: Any, i: np.ndarray) -> int:
+    """Synaptic events caused by spikes of neurons ``i`` (sum of their out-degrees); ``net``:
+    the network or its out-degree array."""
+    outdeg = net if isinstance(net, np.ndarray) else _out_degrees(net)
     return int(outdeg[i].sum())
+
+
+def _synapses(net: Any) -> int:
+    return int(net["Ce"].nnz + net["Ci"].nnz)
 
 
 def _sync(device: str) -> None:
@@ -58,11 +67,12 @@ def _sync(device: str) -> None:
 def _ours(args: argparse.Namespace) -> dict[str, Any]:
     base = reset_peak_rss()
     t0 = time.perf_counter()
-    net, spikes = build_cuba(args.n, seed=args.seed, dtype=torch.float32, indegree=INDEGREE,
-                             device=args.device)
+    net, spikes = build_cuba(args.n, seed=args.seed, dtype=getattr(torch, args.dtype),
+                             indegree=INDEGREE, device=args.device)
     net.build()
     _sync(args.device)
     setup = time.perf_counter() - t0
+    resident = _status_mb("VmRSS") - base
     net.run(args.warmup)
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
@@ -76,7 +86,8 @@ def _ours(args: argparse.Namespace) -> dict[str, Any]:
     peak = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") \
         else peak_rss_mb() - base
     return {"setup": setup, "run": run_s, "spikes": int(timed.size),
-            "events": _events(net, timed), "peak_mb": peak}
+            "events": _events(net, timed), "peak_mb": peak,
+            "bytes_per_synapse": resident * 2**20 / _synapses(net)}
 
 
 def _brian2(args: argparse.Namespace) -> dict[str, Any]:
@@ -89,17 +100,21 @@ def _brian2(args: argparse.Namespace) -> dict[str, Any]:
     kw = {"excitatory": (Ce.pre.numpy() + Ce.s0, Ce.post.numpy()),
           "inhibitory": (Ci.pre.numpy() + Ci.s0, Ci.post.numpy()),
           "v0": net["P"].v.numpy().astype(np.float64)}
+    nnz, outdeg = _synapses(net), _out_degrees(net)
+    del net, Ce, Ci
     base = reset_peak_rss()
     t0 = time.perf_counter()
     b2 = cuba_brian2(args.n, seed=args.seed, target="cython", **kw)
     b2.run(0.0)
     setup = time.perf_counter() - t0
+    resident = _status_mb("VmRSS") - base
     b2.run(args.warmup)
     run_s = b2.run(args.duration)
     mon = b2.monitors["spikes"]
     timed = mon.i[mon.t >= args.warmup - 1e-9]
     return {"setup": setup, "run": run_s, "spikes": int(timed.size),
-            "events": _events(net, timed), "peak_mb": peak_rss_mb() - base}
+            "events": _events(outdeg, timed), "peak_mb": peak_rss_mb() - base,
+            "bytes_per_synapse": resident * 2**20 / nnz}
 
 
 WORKERS = {"ours": _ours, "brian2-cython": _brian2}
@@ -108,7 +123,7 @@ WORKERS = {"ours": _ours, "brian2-cython": _brian2}
 def _spawn(impl: str, n: int, args: argparse.Namespace, cache: str) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--worker", impl, "--n", str(n), "--duration",
            str(args.duration), "--warmup", str(args.warmup), "--seed", str(args.seed),
-           "--cache-dir", cache, "--device", args.device]
+           "--cache-dir", cache, "--device", args.device, "--dtype", args.dtype]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False,
                          env=dict(os.environ, PYTHONWARNINGS="ignore"))
     if res.returncode:
@@ -130,6 +145,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=None,
                     help="default: 4k..256k on CPU, 4k..4M on CUDA")
     ap.add_argument("--device", type=str, default="cpu", help="cpu or cuda (ours only)")
+    ap.add_argument("--dtype", type=str, default="float64", choices=["float32", "float64"],
+                    help="our precision (Brian2 runs in float64)")
     ap.add_argument("--duration", type=float, default=0.5)
     ap.add_argument("--warmup", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
@@ -156,7 +173,14 @@ def main() -> None:
             rows.append(r)
             print(f"{impl:14s} N={n:7d} rate={r['rate_hz']:.2f} Hz  "
                   f"{r['s_per_bio_s']:.3f} s/bio-s  {r['events_per_wall_s'] / 1e6:.1f} M events/s "
-                  f" peak +{r['peak_mb']:.0f} MiB  setup {r['setup']:.2f} s", flush=True)
+                  f" peak +{r['peak_mb']:.0f} MiB  {r['bytes_per_synapse']:.1f} B/synapse resident"
+                  f"  setup {r['setup']:.2f} s", flush=True)
+        if len(impls) == 2:
+            ours, peer = rows[-2], rows[-1]
+            print(f"  N={n}: ratio_run_vs_brian2_cython = {ours['run'] / peer['run']:.3f}; "
+                  f"bytes per synapse ours / Brian2: {ours['bytes_per_synapse']:.1f} / "
+                  f"{peer['bytes_per_synapse']:.1f}; setup ours / Brian2 {ours['setup']:.2f} / "
+                  f"{peer['setup']:.2f} s", flush=True)
     ours = [r for r in rows if r["impl"] == "ours"]
     slope = loglog_slope([r["events"] for r in ours], [r["run"] for r in ours]) \
         if len(ours) > 1 else float("nan")

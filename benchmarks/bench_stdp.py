@@ -11,6 +11,11 @@ final weights and Brian2's (meaningful after ~50 s or more of biological time).
 
     python benchmarks/bench_stdp.py                   # 10 s of biological time
     python benchmarks/bench_stdp.py --duration 100    # the full example
+    python benchmarks/bench_stdp.py --rules           # pair vs triplet vs reward STDP, same net
+
+``--rules`` times the three rules on the README's network (200 Poisson inputs at 15 Hz, 10 LIF
+neurons, p = 0.5, about 1000 plastic synapses; 2 s, median of 3 runs each, interleaved) and
+prints each rule's time over pair STDP's (issue 14: within 2x) and the output rates.
 """
 
 from __future__ import annotations
@@ -91,8 +96,51 @@ def fractions(w: np.ndarray) -> tuple[float, float]:
     return float(np.mean(w <= 0.1 * GMAX)), float(np.mean(w >= 0.9 * GMAX))
 
 
+def readme_net(rule: Any, seed: int = 0) -> tuple[Network, Any]:
+    """The README's event-plasticity network with ``rule`` on its ~1000 synapses."""
+    from neuromorph.sim import SpikeMonitor, fixed_probability
+
+    net = Network(dt=DT, seed=seed)
+    inp = net.add(PoissonGroup(200, 15.0))
+    out = net.add(LIFGroup(10, tau_m=10e-3, v_rest=-70e-3, v_threshold=-54e-3, v_reset=-60e-3,
+                           refractory=1e-3, channels={"ge": 5e-3}))
+    net.connect(inp, out, "ge", fixed_probability(0.5), weight=1.8e-3, plasticity=rule)
+    return net, net.add(SpikeMonitor(out))
+
+
+def compare_rules(duration: float = 2.0, repeats: int = 3) -> dict[str, Any]:
+    """Run time and output rate of pair, triplet and reward STDP on :func:`readme_net`."""
+    from neuromorph.sim import RewardSTDPRule, TripletParams, TripletSTDPRule
+
+    rules = {
+        "pair": STDP(tau_pre=16.8e-3, tau_post=33.7e-3, a_pre=6.5e-5, a_post=-7.1e-5,
+                     w_max=2.5e-3),
+        "triplet": TripletSTDPRule(TripletParams(0.0, 6.5e-5, 7.1e-5, 0.0), w_max=2.5e-3),
+        "reward": RewardSTDPRule(a_plus=6.5e-5, a_minus=-7.1e-5, lr=1.0, w_max=2.5e-3,
+                                 modulator=lambda t: 1.0 if t % 0.5 < 1e-3 else 0.0),
+    }
+    times: dict[str, list[float]] = {k: [] for k in rules}
+    rates: dict[str, float] = {}
+    for _ in range(repeats):
+        for name, rule in rules.items():
+            net, mon = readme_net(rule)
+            net.build()
+            t0 = time.perf_counter()
+            net.run(duration)
+            times[name].append(time.perf_counter() - t0)
+            rates[name] = mon.num_spikes / 10 / duration
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    out = {"run_s": med, "rate_hz": rates,
+           "ratio_vs_pair": {k: med[k] / med["pair"] for k in med}}
+    for k in rules:
+        print(f"{k:8s} {med[k]:.3f} s for {duration} s  ({out['ratio_vs_pair'][k]:.2f}x pair)  "
+              f"output rate {rates[k]:.1f} Hz", flush=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rules", action="store_true", help="pair vs triplet vs reward STDP")
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--impls", nargs="+", default=list(WORKERS), choices=list(WORKERS))
@@ -102,6 +150,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(WORKERS[args.worker](args)))
+        return
+    if args.rules:
+        out = compare_rules()
+        if args.json:
+            Path(args.json).write_text(json.dumps(out, indent=1))
         return
     cache = os.environ.get("BRIAN2_CACHE_DIR") or tempfile.mkdtemp(prefix="nm_b2_cython_")
     res: dict[str, dict[str, Any]] = {}
