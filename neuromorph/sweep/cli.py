@@ -79,6 +79,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         saved = read_spec(args.out)
         if saved and not args.grid:  # `--resume` alone continues what was asked
             grid, seeds, base = saved["grid"], saved["seeds"], saved["set"]
+            args.metric = args.metric or saved.get("metric")
             args.maximize = args.maximize or (
                 saved.get("metric") if saved.get("direction") == "maximize" else None)
             args.minimize = args.minimize or (

@@ -81,10 +81,10 @@ def local_executor(workers: int = 1) -> Executor:
     return execute
 
 
-def ray_executor(address: str | None = None, local_mode: bool = False,
-                 num_cpus: int | None = None) -> Executor:
-    """Ray tasks: a new local Ray instance (``address=None``), a cluster (``address="auto"`` or
-    ``"ray://host:10001"``), or Ray's serial in-process local mode (tests, debugging)."""
+def ray_executor(address: str | None = None, num_cpus: int | None = None) -> Executor:
+    """Ray tasks on a new local Ray instance (``address=None``, ``num_cpus`` workers; Ray >= 2.5x
+    dropped the serial ``local_mode``) or on a cluster (``address="auto"`` or
+    ``"ray://host:10001"``). The trial folders must be on storage every node sees."""
 
     def execute(jobs: list[TrialJob]) -> Iterator[TrialOutcome]:
         try:
@@ -96,8 +96,6 @@ def ray_executor(address: str | None = None, local_mode: bool = False,
         if started:
             options: dict[str, Any] = {"address": address, "include_dashboard": False,
                                        "log_to_driver": False, "configure_logging": False}
-            if local_mode:
-                options["local_mode"] = True
             if num_cpus is not None and address is None:
                 options["num_cpus"] = num_cpus
             ray.init(**options)

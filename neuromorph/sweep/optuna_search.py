@@ -77,8 +77,8 @@ def run_optuna_search(experiment: str, space: dict[str, list[str]], seeds: list[
     for key, options in space.items():  # ranges are checked before anything runs
         if len(options) == 1 and ":" in options[0]:
             _range(key, options[0])
-    spec = sweep_spec(experiment, space, seeds, base)
-    spec.update({"search": "optuna", "metric": metric, "direction": direction})
+    spec = sweep_spec(experiment, space, seeds, base, metric)
+    spec.update({"search": "optuna", "direction": direction})
     prepare_sweep_dir(out, spec, mode)
     url = storage or f"sqlite:///{(out / 'study.db').resolve()}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -27,10 +27,16 @@ from neuromorph.sweep.plan import Trial, grid_trials
 SPEC_FILE = "sweep.yaml"
 
 
+#: what defines a sweep; the executor and the reported metric do not (a local sweep may be
+#: resumed on Ray, and its table redrawn for another metric)
+IDENTITY = ("experiment", "grid", "seeds", "set", "search", "direction")
+
+
 def sweep_spec(experiment: str, grid: dict[str, list[str]], seeds: list[int],
-               base: dict[str, str]) -> dict[str, Any]:
-    """What defines a sweep (the executor does not: a local sweep may be resumed on Ray)."""
-    return {"experiment": experiment, "grid": grid, "seeds": seeds, "set": dict(base)}
+               base: dict[str, str], metric: str) -> dict[str, Any]:
+    """The ``sweep.yaml`` of a sweep (see :data:`IDENTITY`)."""
+    return {"experiment": experiment, "grid": grid, "seeds": seeds, "set": dict(base),
+            "metric": metric}
 
 
 def read_spec(out: str | Path) -> dict[str, Any]:
@@ -51,8 +57,8 @@ def prepare_sweep_dir(out: Path, spec: dict[str, Any], mode: str) -> None:
         if mode == "new":
             raise RunDirError(f"{out} already holds a sweep; pass --resume to continue it, "
                               "--overwrite to replace it, or another --out")
-        if mode == "resume" and saved != spec:
-            diff = sorted(k for k in spec if saved.get(k) != spec[k])
+        diff = [k for k in IDENTITY if saved.get(k) != spec.get(k)]
+        if mode == "resume" and diff:
             raise RunDirError(f"cannot resume {out}: its {', '.join(diff)} differ from this "
                               "command; resume with `--resume` alone, or pass --overwrite")
         if mode == "overwrite":
@@ -86,8 +92,9 @@ def check_trials(experiment: str, trials: list[Trial]) -> None:
 def execute_trials(experiment: str, trials: list[Trial], out: Path, execute: Executor,
                    progress: bool = True) -> list[TrialResult]:
     """Run ``trials`` into ``out/trials`` with ``execute``; results in ``trials`` order."""
-    jobs = [TrialJob(experiment, t.all_overrides(), str(t.folder(out)),
-                     str(out / "logs" / f"{t.name}.log")) for t in trials]
+    root = out.resolve()  # workers (other processes, other Ray nodes) may have another cwd
+    jobs = [TrialJob(experiment, t.all_overrides(), str(t.folder(root)),
+                     str(root / "logs" / f"{t.name}.log")) for t in trials]
     by_out = {job.out: trial for job, trial in zip(jobs, trials, strict=True)}
     outcomes: dict[str, TrialResult] = {}
     for outcome in execute(jobs):
@@ -121,7 +128,7 @@ def run_grid_sweep(experiment: str, grid: dict[str, list[str]], seeds: list[int]
     """The grid sweep end to end (see the module docstring)."""
     trials = grid_trials(grid, seeds, base)
     check_trials(experiment, trials)
-    prepare_sweep_dir(out, sweep_spec(experiment, grid, seeds, base), mode)
+    prepare_sweep_dir(out, sweep_spec(experiment, grid, seeds, base, metric), mode)
     write_status(out, "running", 0, len(trials))
     try:
         results = execute_trials(experiment, trials, out, execute, progress)
