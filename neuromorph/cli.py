@@ -36,14 +36,21 @@ def _list(args: argparse.Namespace) -> int:
 def keys_help(name: str) -> str:
     """The table of ``name``'s config keys: key, type, default and meaning."""
     rows = describe_fields(experiments.load(name).Config)
-    w_key = max(len(r.name) for r in rows)
-    w_type = max(len(r.type) for r in rows)
+    defaults = [_show(r.default) for r in rows]
+    w_key, w_type = max(len(r.name) for r in rows), max(len(r.type) for r in rows)
+    w_default = max(len(d) for d in defaults)
     lines = [f"config keys of {name} (set with --set KEY=VALUE):"]
-    for r in rows:
-        default = ",".join(map(str, r.default)) if isinstance(r.default, list) else r.default
-        lines.append(f"  {r.name:<{w_key}}  {r.type:<{w_type}}  default {default}"
-                     + (f"  - {r.help}" if r.help else ""))
+    for r, default in zip(rows, defaults, strict=True):
+        text = f"  {r.name:<{w_key}}  {r.type:<{w_type}}  default {default:<{w_default}}"
+        lines.append((text + f"  {r.help}" if r.help else text).rstrip())
     return "\n".join(lines)
+
+
+def _show(value: object) -> str:
+    """A default as ``--set`` would take it: ``0.00162`` (not 0.0016200000000000003), ``a,b``."""
+    if isinstance(value, list | tuple):
+        return ",".join(_show(v) for v in value)
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:

@@ -168,9 +168,17 @@ class FieldHelp:
 
 
 def _type_name(annotation: Any) -> str:
+    """A compact, space-free type: ``int``, ``{a,b}`` (a choice), ``float,...``, ``int|None``."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Literal:
+        return "{" + ",".join(map(str, args)) + "}"
+    if origin in (tuple, list):
+        return f"{_type_name(args[0]) if args else 'str'},..."
+    if origin in (typing.Union, types.UnionType):
+        return "|".join(_type_name(a) for a in args)
     if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
+        return "None" if annotation is type(None) else annotation.__name__
+    return str(annotation).replace("typing.", "").replace(" ", "")
 
 
 def _trailing_comments(cls: type) -> dict[str, str]:

@@ -206,7 +206,9 @@ class Network:
         fns = self._fns
         seg = max(1, min(n_steps, max(100, n_steps // 200)))
         end = self.step + n_steps
-        bar = tqdm(total=round(n_steps * self.dt, 6), desc=desc, unit="s(bio)",
+        # integer steps shown as seconds (unit_scale): "0.2/0.5 s(bio)", never 0.20000000000000004
+        bar = tqdm(total=n_steps, unit_scale=self.dt, desc=desc, unit="s(bio)",
+                   bar_format="{l_bar}{bar}| {n:.4g}/{total:.4g} {unit} [{elapsed}<{remaining}]",
                    disable=not progress)
         try:
             while self.step < end:
@@ -216,7 +218,7 @@ class Network:
                 for step in range(self.step, stop) if self._native is None else ():
                     for f in fns:
                         f(step)
-                bar.update(round((stop - self.step) * self.dt, 6))
+                bar.update(stop - self.step)
                 self.step = stop
         finally:
             bar.close()
