@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from neuromorph.hardware_models.base import PhysicalSystem
+from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.baselines import (
     PhysicalClassifier,
     SupervisedBaseline,
@@ -94,10 +95,11 @@ def _phyll(
 ) -> MethodResult:
     system = factory()
     net = _network(system, task, s, physics, seed)
-    rule = PhyLL(net, alpha=s.alpha, lr=s.lr, inner_steps=s.inner_steps, seed=seed)
+    rule = PhyLL(net, alpha=s.alpha, inner_steps=s.inner_steps, seed=seed)
+    opt = make_optimizer("adam", rule.parameters(), s.lr)
     curve, losses = [], []
     for epoch in range(1, s.epochs + 1):
-        losses.append(rule.train_batch(task.x_train, task.y_train))
+        losses.append(rule.train_batch(task.x_train, task.y_train, opt))
         if epoch % s.eval_every == 0 or epoch == s.epochs:
             curve.append((100 * epoch / s.epochs, rule.accuracy(task.x_test, task.y_test)))
         tick()
@@ -122,7 +124,8 @@ def _supervised(
     torch.manual_seed(seed)
     layers = [PhysicalLayer(system, system.n_in) for _ in range(s.layers)]
     clf = PhysicalClassifier(layers, task.n_classes)
-    rule = SupervisedBaseline(clf, mode, mismatch, lr=s.supervised_lr, seed=seed)
+    rule = SupervisedBaseline(clf, mode, mismatch, seed=seed)
+    opt = make_optimizer("adam", rule.parameters(), s.supervised_lr)
     n = task.x_train.shape[0]
     batch = s.supervised_batch if 0 < s.supervised_batch < n else n
     gen = torch.Generator().manual_seed(seed)
@@ -133,7 +136,7 @@ def _supervised(
             order, pos = torch.randperm(n, generator=gen), 0
         idx = order[pos : pos + batch]
         pos += batch
-        rule.train_batch(task.x_train[idx], task.y_train[idx])
+        rule.train_batch(task.x_train[idx], task.y_train[idx], opt)
         if step * n_evals // s.supervised_steps > (step - 1) * n_evals // s.supervised_steps:
             progress = 100 * step / s.supervised_steps
             curve.append((progress, rule.accuracy(task.x_test, task.y_test)))

@@ -26,6 +26,7 @@ from neuromorph.experiments.plots import learning_curves
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.hardware_models import make_system
 from neuromorph.hardware_models.base import PhysicalSystem, perturb_constants
+from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.baselines import PhysicalClassifier, SupervisedBaseline
 from neuromorph.learning_rules.phyll import PhyLL
 from neuromorph.networks.physical import LabelEmbedding, PhysicalLayer, PhysicalNetwork
@@ -64,9 +65,10 @@ def _phyll(system: PhysicalSystem, task: Task, cfg: Config) -> Trainer:
     torch.manual_seed(cfg.seed)
     layers = [PhysicalLayer(system, cfg.width) for _ in range(cfg.layers)]
     net = PhysicalNetwork(layers, LabelEmbedding(task.n_classes, float(task.x_train.abs().max())))
-    rule = PhyLL(net, cfg.alpha, cfg.lr, cfg.inner_steps, seed=cfg.seed)
+    rule = PhyLL(net, cfg.alpha, cfg.inner_steps, seed=cfg.seed)
+    opt = make_optimizer("adam", rule.parameters(), cfg.lr)
     return (
-        lambda: rule.train_batch(task.x_train, task.y_train),
+        lambda: rule.train_batch(task.x_train, task.y_train, opt),
         lambda: rule.accuracy(task.x_test, task.y_test),
     )
 
@@ -74,11 +76,12 @@ def _phyll(system: PhysicalSystem, task: Task, cfg: Config) -> Trainer:
 def _supervised(system: PhysicalSystem, task: Task, cfg: Config, mode: str, train: bool):
     torch.manual_seed(cfg.seed)
     clf = PhysicalClassifier([PhysicalLayer(system, cfg.width) for _ in range(cfg.layers)], 10)
-    rule = SupervisedBaseline(clf, mode, lr=cfg.supervised_lr, seed=cfg.seed)
+    rule = SupervisedBaseline(clf, mode, seed=cfg.seed)
+    opt = make_optimizer("adam", rule.parameters(), cfg.supervised_lr)
     if not train:  # in silico: train fully on the twin now, then only deploy
         for _ in range(cfg.epochs):
-            rule.train_batch(task.x_train, task.y_train)
-    step = (lambda: rule.train_batch(task.x_train, task.y_train)) if train else (lambda: None)
+            rule.train_batch(task.x_train, task.y_train, opt)
+    step = (lambda: rule.train_batch(task.x_train, task.y_train, opt)) if train else (lambda: None)
     return step, lambda: rule.accuracy(task.x_test, task.y_test)
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromorph.access import Access, require_access
-from neuromorph.learning_rules.base import LearningRule, make_optimizer
+from neuromorph.learning_rules.base import LearningRule
 from neuromorph.networks.physical import PhysicalLayer, Physics, pat_physics
 
 
@@ -82,6 +82,8 @@ class SupervisedBaseline(LearningRule):
 
     ``"twin"`` and ``"pat"`` need a digital twin of every physical system (``twin_mismatch``
     perturbs it deliberately); systems without one (a bare callable) raise AccessError.
+    The optimiser is built outside:
+    ``opt = make_optimizer("adam", rule.parameters(), lr); rule.train_batch(x, y, opt)``.
     """
 
     requires = Access.DIFFERENTIABLE
@@ -91,8 +93,6 @@ class SupervisedBaseline(LearningRule):
         classifier: PhysicalClassifier,
         mode: str = "pat",
         twin_mismatch: float = 0.0,
-        lr: float = 1e-2,
-        optimizer: str = "adam",
         seed: int = 0,
     ) -> None:
         if mode not in PHYSICS_MODES:
@@ -107,22 +107,20 @@ class SupervisedBaseline(LearningRule):
             PHYSICS_MODES[mode](layer, twin)
             for layer, twin in zip(classifier.layers, twins, strict=True)
         ]
-        self.optimizer = make_optimizer(optimizer, classifier.trainable_parameters(), lr)
 
-    def train_batch(self, x: Tensor, y: Tensor) -> float:
+    def parameters(self) -> list[nn.Parameter]:
+        return self.classifier.trainable_parameters()
+
+    def compute_grads(self, x: Tensor, y: Tensor) -> float:
+        """Cross-entropy through the training physics; ``.grad`` of every digital weight."""
         loss = F.cross_entropy(self.classifier(x, self.train_physics), y)
-        self.optimizer.zero_grad()
         loss.backward()
-        self.optimizer.step()
         return float(loss.detach())
 
     @torch.no_grad()
     def predict(self, x: Tensor) -> Tensor:
         """Deployed: every layer measures its real physical system."""
         return self.classifier(x).argmax(dim=1)
-
-    def accuracy(self, x: Tensor, y: Tensor) -> float:
-        return float((self.predict(x) == y).float().mean())
 
 
 def linear_readout_accuracy(

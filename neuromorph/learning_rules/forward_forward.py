@@ -1,10 +1,23 @@
-"""Hinton's forward-forward algorithm (2022) for digital layers.
+"""Hinton's forward-forward algorithm (2022) on a stack of layers.
 
-Each layer is ``out = relu(W f + b)`` on the length-normalised input ``f = h / ||h||`` (so a
-layer cannot pass on its own goodness). Goodness is the mean squared activity, and each layer
-pushes positive goodness above a threshold ``theta`` and negative goodness below it::
+Layer ``k`` reads the *measured* features of its stage, ``f_k = features_k(h_{k-1})`` (the
+input, a substrate's output), normalises their length so a layer cannot pass its goodness on,
+and computes ``out_k = relu(W_k f_k / rms(f_k))`` (``rms(f) = ||f|| / sqrt(n)``: length
+``sqrt(n)``, so a default-initialised ``W`` starts with O(1) activity). Goodness is the mean
+squared activity; every layer pushes positive goodness above a threshold ``theta`` and
+negative goodness below it::
 
-    G(out) = mean_j out_j^2,    loss = softplus(theta - G_pos) + softplus(G_neg - theta)
+    G_k = mean_j out_kj^2,     loss_k = softplus(theta - G_k,pos) + softplus(G_k,neg - theta)
+
+All layers learn at once from one forward pass (each input detached): one step of the outside
+optimiser per batch (Hinton, *The forward-forward algorithm: some preliminary
+investigations*, arXiv:2212.13345). Nothing is differentiated through a substrate, so FF
+needs only forward access. Inference: ``argmax_c sum_k G_k`` with label ``c`` embedded.
+
+``network`` is any stack with ``.layers`` (each with ``features(h)``, ``linear`` and
+``trainable_parameters()``), ``.embedding`` and ``.n_classes``: a
+:class:`~neuromorph.networks.stack.StackNet` or a
+:class:`~neuromorph.networks.physical.PhysicalNetwork`.
 """
 
 from __future__ import annotations
@@ -17,29 +30,27 @@ from neuromorph.learning_rules.layerwise import LayerwiseContrastive
 
 
 class ForwardForward(LayerwiseContrastive):
-    """Forward-forward over ``nn.Linear`` layers (needs forward-only access: layer-local)."""
+    """Forward-forward over a stack (needs forward-only access: layer-local)."""
 
     requires = Access.FORWARD_ONLY
 
-    def __init__(
-        self,
-        layers: list[nn.Linear],
-        embed: nn.Module,
-        n_classes: int,
-        threshold: float = 2.0,
-        lr: float = 1e-3,
-        inner_steps: int = 1,
-        optimizer: str = "adam",
-        seed: int = 0,
-    ) -> None:
-        super().__init__(layers, embed, n_classes, lr, inner_steps, optimizer, seed)
+    def __init__(self, network: nn.Module, threshold: float = 2.0, seed: int = 0) -> None:
+        if not threshold > 0:
+            raise ValueError(f"threshold must be > 0 (a mean squared activity), got {threshold}")
+        super().__init__(network.layers, network.embedding, network.n_classes, None, seed)
+        self.network = network
         self.threshold = float(threshold)
 
+    def trainable(self, layer: nn.Module) -> list[nn.Parameter]:
+        return layer.trainable_parameters()
+
     def features(self, k: int, h: Tensor) -> Tensor:
-        return h / (h.norm(dim=1, keepdim=True) + 1e-8)
+        """``f / rms(f)`` of the stage's measured features (length ``sqrt(n)``, entries O(1))."""
+        f = self.layers[k].features(h)
+        return f / (f.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-8)
 
     def output(self, k: int, f: Tensor) -> Tensor:
-        return F.relu(self.layers[k](f))
+        return F.relu(self.layers[k].linear(f))
 
     def goodness(self, k: int, out: Tensor) -> Tensor:
         return out.pow(2).mean(dim=1)

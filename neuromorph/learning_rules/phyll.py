@@ -8,45 +8,52 @@ the magnitude of the layer output and a fixed random unit vector ``p_k``::
     G_k(h) = cos(|W f(h)|, p_k),      loss_k = softplus(-alpha * (G_pos - G_neg))
 
 ``P`` is only ever *measured* (forward-only access): no gradient, model or twin is needed.
+Layer by layer, ``inner_steps`` steps of the one outside optimiser per batch
+(:class:`~neuromorph.learning_rules.layerwise.LayerwiseContrastive`)::
+
+    rule = PhyLL(net, alpha=4.0, inner_steps=10, seed=0)
+    opt = make_optimizer("adam", rule.parameters(), lr=5e-4)
+    layer_losses = rule.train_batch(x, y, opt)
+
+``net`` is a :class:`~neuromorph.networks.physical.PhysicalNetwork` or any network with the
+same duck type (``.layers`` with ``features``/``linear``/``trainable_parameters``/``n_out``,
+``.embedding``, ``.n_classes``), e.g. a :class:`~neuromorph.networks.stack.StackNet`.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from neuromorph.access import Access
 from neuromorph.learning_rules.layerwise import LayerwiseContrastive
-from neuromorph.networks.physical import PhysicalLayer, PhysicalNetwork
 
 
 class PhyLL(LayerwiseContrastive):
-    """Train a :class:`PhysicalNetwork` with PhyLL (needs forward-only access)."""
+    """Train a physical network with PhyLL (needs forward-only access)."""
 
     requires = Access.FORWARD_ONLY
 
     def __init__(
         self,
-        network: PhysicalNetwork,
+        network: nn.Module,
         alpha: float = 4.0,
-        lr: float = 5e-4,
         inner_steps: int = 10,
-        optimizer: str = "adam",
         seed: int = 0,
     ) -> None:
         if alpha <= 0:
             raise ValueError(f"alpha must be > 0, got {alpha}")
-        super().__init__(
-            network.layers, network.embedding, network.n_classes, lr, inner_steps, optimizer, seed
-        )
+        if inner_steps is None or inner_steps < 1:
+            raise ValueError(f"inner_steps must be >= 1, got {inner_steps}")
+        super().__init__(network.layers, network.embedding, network.n_classes, inner_steps, seed)
         self.network = network
         self.alpha = float(alpha)
         gen = torch.Generator().manual_seed(seed + 4242)
         probes = [torch.randn(layer.n_out, generator=gen) for layer in network.layers]
         self.probes = [p / p.norm() for p in probes]
 
-    def trainable(self, layer: PhysicalLayer) -> list[torch.nn.Parameter]:  # type: ignore[override]
+    def trainable(self, layer: nn.Module) -> list[nn.Parameter]:
         return layer.trainable_parameters()
 
     def features(self, k: int, h: Tensor) -> Tensor:
@@ -60,3 +67,6 @@ class PhyLL(LayerwiseContrastive):
 
     def loss(self, g_pos: Tensor, g_neg: Tensor) -> Tensor:
         return F.softplus(-self.alpha * (g_pos - g_neg)).mean()
+
+    def state_tensors(self) -> list[Tensor]:
+        return list(self.probes)
