@@ -22,8 +22,9 @@ measured output ``A_k = F_{k+1}(out_k)`` and a predictor ``P_k`` trained by its 
 ``CE(P_k A_k, y)``; the last block's predictor is the network's readout ``W_L``, earlier
 blocks get their own. Prediction: ``argmax sum_k softmax(P_k A_k)``. Blocks are
 ``blocks="random"`` (fixed, as in the authors' code: only predictors learn, forward-only
-access) or ``blocks="dfa"`` (the paper's CaFo+DFA: ``W_k`` learns from its *own* predictor's
-error ``e_k`` through a fixed random ``B_k``, ``delta_k = (e_k B_k) * D_{k+1}(out_k)``).
+access) or ``blocks="dfa"`` (after the paper's DFA-trained blocks; here ``W_k`` learns, jointly
+with the predictors, from its *own* predictor's error ``e_k`` through a fixed random ``B_k``,
+``delta_k = (e_k B_k) * D_{k+1}(out_k)``).
 On a one-hidden-layer net CaFo-Rand is a trained readout of fixed random features and
 CaFo-DFA coincides with DFA; block-local errors and summed predictors differ from two blocks
 on.
@@ -124,9 +125,10 @@ class CaFo(LearningRule):
         if blocks not in BLOCKS:
             raise ValueError(f"blocks must be one of {BLOCKS}, got {blocks!r}")
         self.net, self.blocks = net, blocks
+        self.train_blocks = blocks == "dfa"  # the one dispatch of ``blocks``
         stages = list(net.layers)
         self.uses_derivative = [
-            blocks == "dfa" and resolve_derivative(
+            self.train_blocks and resolve_derivative(
                 self.name, derivative, stages[k + 1].transform, f"stage {k + 1}")
             for k in range(len(stages) - 1)
         ]
@@ -136,13 +138,13 @@ class CaFo(LearningRule):
         self.predictors: list[nn.Linear] = [
             _seeded_linear(stages[k + 1].transform.n_out, c, gen) for k in range(len(stages) - 2)
         ] + [stages[-1].linear]
-        self.feedback = [] if blocks == "random" else [
+        self.feedback = [] if not self.train_blocks else [
             torch.randn(c, s.n_out, generator=gen) / math.sqrt(c) for s in stages[:-1]]
 
     def parameters(self) -> list[nn.Parameter]:
         own = [p for m in self.predictors[:-1] for p in m.parameters()]
         params = own + list(self.net.layers[-1].linear.parameters())
-        if self.blocks == "dfa":
+        if self.train_blocks:
             params = [p for s in list(self.net.layers)[:-1] for p in s.linear.parameters()] + params
         return params
 
@@ -156,7 +158,7 @@ class CaFo(LearningRule):
             error = output_error(logits.detach(), y)
             write_linear_grad(self.predictors[k], error, block_out)
             loss = float(F.cross_entropy(logits.detach(), y))
-            if self.blocks == "dfa":
+            if self.train_blocks:
                 delta = error @ self.feedback[k]
                 if self.uses_derivative[k]:
                     delta = delta * stages[k + 1].transform.derivative(outs[k])
