@@ -1,0 +1,158 @@
+"""Figures a researcher would put in a paper: rasters, learning curves with error bands over
+seeds and visible baselines, weight histograms that do not hide each other, and confusion
+matrices with colorbars. Each function returns the matplotlib ``Figure`` (pass ``ax=`` to draw
+into an existing axes) and labels its axes with units; :func:`save` writes a PNG.
+
+Conventions: times in seconds (SI; ``time_unit="ms"`` rescales the axis only), accuracies as
+fractions in ``[0, 1]`` shown in percent, spread over seeds as the sample standard deviation
+(``ddof = 1``; no band for one seed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+ArrayLike = Sequence[float] | np.ndarray
+_TIME_SCALE = {"s": 1.0, "ms": 1e3}
+_STYLES = ("-", "--", "-.", ":")
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    return ax if ax is not None else plt.subplots(figsize=size)[1]
+
+
+def save(fig: Figure, path: str | Path, dpi: int = 130) -> Path:
+    """Write ``fig`` as an image (format from the suffix) and close it."""
+    path = Path(path)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def raster(times: ArrayLike, neurons: ArrayLike, *,
+           groups: Mapping[str, tuple[int, int]] | None = None, time_unit: str = "s",
+           title: str = "", ax: Axes | None = None) -> Figure:
+    """Spike raster: one dot per spike at ``(times[k] (s), neurons[k])``. ``groups`` maps a
+    label to a half-open index range ``[start, stop)`` drawn in its own colour, with a legend
+    (e.g. ``{"excitatory": (0, 3200), "inhibitory": (3200, 4000)}``)."""
+    if time_unit not in _TIME_SCALE:
+        raise ValueError(f"time_unit must be one of {list(_TIME_SCALE)}, got {time_unit!r}")
+    t = np.asarray(times, dtype=float) * _TIME_SCALE[time_unit]
+    i = np.asarray(neurons)
+    if t.shape != i.shape:
+        raise ValueError(f"times and neurons must have the same shape, got {t.shape} and "
+                         f"{i.shape}; pass one (time, index) pair per spike")
+    ax = _axes(ax, (7, 3.5))
+    spans = groups or {"": (int(i.min()) if i.size else 0, int(i.max()) + 1 if i.size else 1)}
+    for label, (start, stop) in spans.items():
+        sel = (i >= start) & (i < stop)
+        ax.scatter(t[sel], i[sel], s=2, marker="|", linewidths=0.6, label=label or None)
+    ax.set_xlabel(f"time ({time_unit})")
+    ax.set_ylabel("neuron index")
+    ax.set_title(title)
+    if groups:
+        ax.legend(loc="upper right", fontsize=8, markerscale=4)
+    return ax.figure
+
+
+def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike, *,
+                    baselines: Mapping[str, float | ArrayLike] | None = None,
+                    xlabel: str = "epoch", ylabel: str = "test accuracy (%)",
+                    percent: bool = True, title: str = "", ax: Axes | None = None) -> Figure:
+    """Mean over seeds with a ±1 std band, one line per method.
+
+    ``curves[name]`` is ``[n_seeds, len(x)]`` (or ``[len(x)]`` for one seed). ``baselines``
+    are drawn as horizontal dashed lines (a value, or per-seed values whose mean is drawn with
+    its std band), so every baseline stays visible; lines cycle line styles and markers so a
+    curve lying on another is still seen."""
+    scale = 100.0 if percent else 1.0
+    xs = np.asarray(x, dtype=float)
+    ax = _axes(ax, (6.5, 4))
+    for k, (name, values) in enumerate(curves.items()):
+        arr = np.atleast_2d(np.asarray(values, dtype=float)) * scale
+        if arr.shape[1] != xs.size:
+            raise ValueError(f"curve {name!r} has {arr.shape[1]} points but x has {xs.size}; "
+                             "pass one value per x for every seed")
+        mean = arr.mean(0)
+        line, = ax.plot(xs, mean, _STYLES[k % len(_STYLES)], marker="os^vD"[k % 5],
+                        markersize=3, label=f"{name} (n={arr.shape[0]})", zorder=3 + k)
+        if arr.shape[0] > 1:
+            std = arr.std(0, ddof=1)
+            ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
+                            linewidth=0)
+    for k, (name, value) in enumerate((baselines or {}).items()):
+        vals = np.atleast_1d(np.asarray(value, dtype=float)) * scale
+        color = f"C{(len(curves) + k) % 10}"
+        ax.axhline(vals.mean(), color=color, ls="--", lw=1.2, label=f"{name} (baseline)")
+        if vals.size > 1:
+            std = vals.std(ddof=1)
+            ax.axhspan(vals.mean() - std, vals.mean() + std, color=color, alpha=0.12)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def weight_histogram(weights: Mapping[str, ArrayLike], *, bins: int = 40,
+                     value_range: tuple[float, float] | None = None, unit: str = "",
+                     title: str = "", ax: Axes | None = None) -> Figure:
+    """Overlaid histograms (outlined steps over light fills, so none hides another) on shared
+    bins; ``unit`` labels the x axis (e.g. ``"S"`` for a conductance)."""
+    data = {k: np.asarray(v, dtype=float).ravel() for k, v in weights.items()}
+    every = np.concatenate(list(data.values())) if data else np.zeros(1)
+    edges = np.histogram_bin_edges(every, bins=bins, range=value_range)
+    ax = _axes(ax, (6, 3.6))
+    for k, (name, w) in enumerate(data.items()):
+        color = f"C{k % 10}"
+        ax.hist(w, bins=edges, histtype="stepfilled", alpha=0.25, color=color)
+        ax.hist(w, bins=edges, histtype="step", lw=1.5, color=color, label=f"{name} (n={w.size})")
+    ax.set_xlabel(f"weight ({unit})" if unit else "weight")
+    ax.set_ylabel("count")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax.figure
+
+
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str], *,
+                     normalize: bool = True, title: str = "", ax: Axes | None = None) -> Figure:
+    """Confusion matrix (rows: true class, columns: predicted) with a colorbar; cells show
+    counts, colours the row-normalised fraction (``normalize=False``: the counts)."""
+    n = len(classes)
+    t, p = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    if t.shape != p.shape or (t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n)):
+        raise ValueError(f"y_true and y_pred must be equal-length labels in [0, {n}); "
+                         "pass class indices, one per sample")
+    counts = np.zeros((n, n), dtype=int)
+    np.add.at(counts, (t, p), 1)
+    shown = counts / np.maximum(counts.sum(1, keepdims=True), 1) if normalize else counts
+    ax = _axes(ax, (1.6 + 0.5 * n, 0.9 + 0.5 * n))
+    vmax = 1.0 if normalize else max(float(counts.max()), 1.0)
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=vmax)
+    ax.figure.colorbar(image, ax=ax, label="fraction of true class" if normalize else "count",
+                       fraction=0.046, pad=0.04)
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                dark = shown[i, j] > 0.6 * vmax  # white text on the dark end of the map
+                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
+                        color="white" if dark else "black")
+    ax.set_xticks(range(n), classes, rotation=45)
+    ax.set_yticks(range(n), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    return ax.figure
+
+
+__all__ = ["confusion_matrix", "learning_curves", "raster", "save", "weight_histogram"]

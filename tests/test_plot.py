@@ -1,0 +1,101 @@
+"""neuromorph.plot: each figure renders to PNG and draws exactly the data it was given
+(checked against numpy and scikit-learn, computed independently here)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from sklearn.metrics import confusion_matrix as sk_confusion  # noqa: E402
+
+from neuromorph import plot  # noqa: E402
+
+
+def _png(fig, tmp_path, name):
+    path = plot.save(fig, tmp_path / f"{name}.png")
+    image = mpimg.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0.01  # not blank
+    return image
+
+
+def test_learning_curves_band_is_mean_plus_minus_sample_std(tmp_path):
+    rng = np.random.default_rng(0)
+    x = np.arange(1, 6)
+    phyll = rng.uniform(0.5, 0.9, size=(3, 5))
+    pat = rng.uniform(0.2, 0.4, size=(3, 5))
+    fig = plot.learning_curves({"phyll": phyll, "pat": pat}, x,
+                               baselines={"backprop": [0.9, 0.92, 0.94], "chance": 0.1})
+    ax = fig.axes[0]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2
+    top = bands[0].get_paths()[0].vertices[:, 1].max()
+    assert top == pytest.approx(100 * (phyll.mean(0) + phyll.std(0, ddof=1)).max())
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["phyll (n=3)", "pat (n=3)", "backprop (baseline)", "chance (baseline)"]
+    means = [line.get_ydata() for line in ax.lines[:2]]
+    np.testing.assert_allclose(means[0], 100 * phyll.mean(0))
+    baseline = [line for line in ax.lines if line.get_label() == "backprop (baseline)"][0]
+    assert baseline.get_ydata()[0] == pytest.approx(92.0)
+    assert ax.get_ylabel() == "test accuracy (%)"
+    _png(fig, tmp_path, "curves")
+
+
+def test_one_seed_has_no_band_and_bad_shapes_are_refused():
+    fig = plot.learning_curves({"a": [0.1, 0.2]}, [0, 1])
+    assert not [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    with pytest.raises(ValueError, match="has 3 points but x has 2"):
+        plot.learning_curves({"a": [0.1, 0.2, 0.3]}, [0, 1])
+
+
+def test_confusion_matrix_matches_sklearn_and_has_a_colorbar(tmp_path):
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 4, 200)
+    p = np.where(rng.random(200) < 0.7, y, rng.integers(0, 4, 200))
+    fig = plot.confusion_matrix(y, p, ["a", "b", "c", "d"])
+    ref = sk_confusion(y, p, labels=range(4), normalize="true")
+    image = fig.axes[0].images[0].get_array()
+    np.testing.assert_allclose(np.asarray(image), ref)
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "fraction of true class"
+    counts = sk_confusion(y, p, labels=range(4))
+    shown = {t.get_text() for t in fig.axes[0].texts}
+    assert {str(c) for c in counts.ravel() if c} == shown
+    _png(fig, tmp_path, "confusion")
+    with pytest.raises(ValueError, match=r"labels in \[0, 4\)"):
+        plot.confusion_matrix([0, 5], [0, 1], ["a", "b", "c", "d"])
+
+
+def test_weight_histogram_counts_match_numpy_on_shared_bins(tmp_path):
+    rng = np.random.default_rng(2)
+    before, after = rng.uniform(0, 0.01, 500), rng.beta(0.3, 0.3, 500) * 0.01
+    fig = plot.weight_histogram({"initial": before, "final": after}, bins=20,
+                                value_range=(0, 0.01), unit="S")
+    ax = fig.axes[0]
+    edges = np.linspace(0, 0.01, 21)
+    steps = [p for p in ax.patches if not p.get_fill()]
+    assert len(steps) == 2
+    heights = steps[1].get_xy()[1:-1:2, 1][:20]  # step outline: the top of every bin
+    np.testing.assert_array_equal(heights, np.histogram(after, edges)[0])
+    assert ax.get_xlabel() == "weight (S)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["initial (n=500)",
+                                                                   "final (n=500)"]
+    _png(fig, tmp_path, "hist")
+
+
+def test_raster_draws_every_spike_and_labels_groups(tmp_path):
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0, 0.5, 300))
+    i = rng.integers(0, 100, 300)
+    fig = plot.raster(t, i, groups={"exc": (0, 80), "inh": (80, 100)}, time_unit="ms")
+    ax = fig.axes[0]
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections])
+    assert len(drawn) == 300
+    np.testing.assert_allclose(np.sort(drawn[:, 0]), np.sort(t * 1e3))
+    assert ax.get_xlabel() == "time (ms)"
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["exc", "inh"]
+    _png(fig, tmp_path, "raster")
+    with pytest.raises(ValueError, match="same shape"):
+        plot.raster(t, i[:-1])
