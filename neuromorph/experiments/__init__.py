@@ -35,6 +35,7 @@ EXPERIMENTS: dict[str, str] = {
     "rstdp-task": "neuromorph.experiments.rstdp_task",
     "hebbian-physical": "neuromorph.experiments.hebbian_physical",
     "microcircuit": "neuromorph.experiments.microcircuit",
+    "analog-drift": "neuromorph.experiments.analog_drift",
 }
 
 

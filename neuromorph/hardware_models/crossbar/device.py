@@ -52,13 +52,13 @@ class DeviceModel(Protocol):
 
 
 def randn_like(x: Tensor, generator: torch.Generator) -> Tensor:
-    """Standard normal draws shaped like ``x`` from an explicit generator (CPU draw, then moved)."""
-    return torch.randn(x.shape, generator=generator, dtype=torch.float64).to(x)
+    """Standard normal draws shaped like ``x`` (its dtype) from an explicit CPU generator."""
+    return torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
 
 
 def rand_like(x: Tensor, generator: torch.Generator) -> Tensor:
-    """Uniform [0, 1) draws shaped like ``x`` from an explicit generator."""
-    return torch.rand(x.shape, generator=generator, dtype=torch.float64).to(x)
+    """Uniform [0, 1) draws shaped like ``x`` (its dtype) from an explicit CPU generator."""
+    return torch.rand(x.shape, generator=generator, dtype=x.dtype).to(x.device)
 
 
 def check_target(g_target: Tensor, g_max: float, name: str) -> None:

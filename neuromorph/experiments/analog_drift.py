@@ -1,0 +1,200 @@
+"""analog-drift: a digits MLP on PCM and ReRAM crossbars, from 1 second to 10 years.
+
+The scikit-learn digits MLP (``64 -> hidden -> 10``) is trained three ways -- in float,
+hardware-aware (HWA: noise injection and converters in the loop) and in situ (SPSA through
+forward queries of the programmed crossbar only) -- then programmed onto PCM (aihwkit's
+published statistical model) and onto multi-level ReRAM, and evaluated at t = 1 s, 1 h, 1 day,
+1 year and 10 years after programming, without and with global drift compensation. Bands are
+over training seeds x programming instances. Energy, area and latency per inference come from
+the ISAAC per-operation constants (:mod:`neuromorph.hardware_models.crossbar.energy`).
+
+metrics.json: ``accuracy_float`` (the float model, digital), ``accuracy_<method>_<device>_<t>``
+and ``accuracy_<method>_<device>_<t>_compensated`` (means over seeds), plus ``energy_*``,
+``latency_*``, ``area_*``, ``std_*`` and ``insitu_queries``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from neuromorph.data.poisson_digits import digits_split
+from neuromorph.experiments.analog_plots import accuracy_vs_time, energy_bars
+from neuromorph.experiments.analog_training import (
+    Data,
+    InSituSettings,
+    accuracy,
+    train_method,
+)
+from neuromorph.experiments.config import ExperimentConfig
+from neuromorph.experiments.rundir import RunDir
+from neuromorph.hardware_models.crossbar import (
+    TileConfig,
+    inference_cost,
+    make_device,
+    program_model,
+    read_model_at,
+)
+
+SUMMARY = "digits MLP on PCM / ReRAM crossbars: float vs HWA vs in-situ, 1 s to 10 years"
+
+METHODS = ("float", "hwa", "insitu")
+DEVICES = ("pcm", "reram")
+TIMES: dict[str, float] = {"1s": 1.0, "1h": 3600.0, "1d": 86400.0, "1y": 3.15576e7,
+                           "10y": 3.15576e8}
+
+
+@dataclass
+class Config(ExperimentConfig):
+    seeds: int = 3  # training seeds (each also a data split)
+    programmings: int = 2  # independent programmings of each trained model per device
+    hidden: int = 64
+    test_fraction: float = 0.2
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    dac_bits: int = 8
+    adc_bits: int = 8
+    adc_bound: float = 12.0
+    max_tile: int = 256
+    wire_resistance: float = 0.0  # ohm per segment; > 0 turns on the exact IR-drop solve
+    hwa_weight_noise: float = 0.08
+    hwa_output_noise: float = 0.02
+    insitu_steps: int = 300
+    insitu_directions: int = 4
+    insitu_c: float = 0.02
+    insitu_lr: float = 1e-2
+    insitu_device: str = "pcm"
+
+    def __post_init__(self) -> None:
+        self.check(self.seeds >= 1 and self.programmings >= 1, "seeds, programmings must be >= 1")
+        self.check(self.hidden >= 1 and self.epochs >= 1, "hidden and epochs must be >= 1")
+        self.check(0 < self.test_fraction < 1, "test_fraction must be in (0, 1)")
+        self.check(self.insitu_steps >= 0 and self.insitu_directions >= 1,
+                   "insitu_steps must be >= 0 and insitu_directions >= 1")
+        self.check(self.insitu_device in DEVICES,
+                   f"insitu_device must be one of {list(DEVICES)}, got {self.insitu_device!r}")
+        try:
+            self.tile()
+        except ValueError as err:
+            self.check(False, str(err))
+
+    def tile(self) -> TileConfig:
+        return TileConfig(max_inputs=self.max_tile, max_outputs=self.max_tile,
+                          dac_bits=self.dac_bits, adc_bits=self.adc_bits,
+                          adc_bound=self.adc_bound, wire_resistance=self.wire_resistance)
+
+
+def _data(cfg: Config, seed: int) -> Data:
+    split = digits_split(cfg.test_fraction, seed)
+    return Data(split.x_train, split.y_train, split.x_test, split.y_test)
+
+
+def evaluate_over_time(model: torch.nn.Module, data: Data, device: str, seed: int,
+                       programmings: int) -> dict[str, list[float]]:
+    """Accuracy at every time, raw and compensated, for each programming instance."""
+    out: dict[str, list[float]] = {}
+    for k in range(programmings):
+        program_model(model, make_device(device), seed=10_000 * seed + k)
+        for name, t in TIMES.items():
+            for comp, suffix in (("none", ""), ("programmed", "_compensated")):
+                read_model_at(model, t, seed=10_000 * seed + k, compensation=comp)
+                out.setdefault(f"{name}{suffix}", []).append(
+                    accuracy(model, data.x_test, data.y_test))
+    return out
+
+
+def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: one thread is fastest and never oversubscribes
+    try:
+        return _main(cfg, out_dir, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
+    start = time.perf_counter()
+    run = RunDir(out_dir, "analog-drift", cfg)
+    tile = cfg.tile()
+    hwa_tile = replace(tile, weight_noise=cfg.hwa_weight_noise, output_noise=cfg.hwa_output_noise)
+    insitu = InSituSettings(cfg.insitu_steps, cfg.insitu_directions, cfg.insitu_c, cfg.insitu_lr)
+    ticks = cfg.seeds * (2 * cfg.epochs + 20 * (cfg.insitu_steps > 0))
+    bar = tqdm(total=ticks, desc="analog-drift", disable=not progress)
+    results: dict[str, list[float]] = {}
+    float_acc, queries, costs, models = [], 0, {}, {}
+    for seed in range(cfg.seed, cfg.seed + cfg.seeds):
+        data = _data(cfg, seed)
+        for method in METHODS:
+            if method == "insitu" and cfg.insitu_steps == 0:
+                continue
+            model, net, q = train_method(
+                method, data, cfg.hidden, tile, hwa_tile, cfg.epochs, cfg.batch_size, cfg.lr,
+                insitu, make_device(cfg.insitu_device), seed, bar.update)
+            queries += q
+            if net is not None:
+                float_acc.append(accuracy(net, data.x_test, data.y_test))
+            results.setdefault(f"{method}_twin", []).append(
+                accuracy(model, data.x_test, data.y_test))
+            for device in DEVICES:
+                accs = evaluate_over_time(model, data, device, seed, cfg.programmings)
+                for key, values in accs.items():
+                    results.setdefault(f"{method}_{device}_{key}", []).extend(values)
+                if seed == cfg.seed:
+                    costs[(method, device)] = inference_cost(model, data.x_test)
+            if seed == cfg.seed:
+                models[method] = model
+    bar.close()
+    metrics: dict[str, float] = {"accuracy_float": float(np.mean(float_acc)),
+                                 "std_accuracy_float": float(np.std(float_acc)),
+                                 "insitu_queries": float(queries)}
+    for key, values in results.items():
+        metrics[f"accuracy_{key}"] = float(np.mean(values))
+        metrics[f"std_accuracy_{key}"] = float(np.std(values))
+    for (method, device), cost in costs.items():
+        metrics[f"energy_per_inference_J_{method}_{device}"] = cost.energy
+        for part in ("dac", "array", "adc", "digital"):
+            metrics[f"energy_{part}_J_{method}_{device}"] = getattr(cost, part)
+        metrics[f"latency_s_{method}_{device}"] = cost.latency
+        metrics[f"area_m2_{method}_{device}"] = cost.area
+    metrics["runtime_s"] = time.perf_counter() - start
+    text = report(cfg, metrics)
+    print(text)
+    run.write_text("results.txt", text + "\n")
+    run.write_metrics(metrics)
+    run.save_figure(accuracy_vs_time(results, metrics["accuracy_float"], METHODS, DEVICES,
+                                     TIMES), "accuracy_vs_time")
+    run.save_figure(energy_bars(costs), "energy_per_inference")
+    run.save_model({m: model.state_dict() for m, model in models.items()})
+    return run.path
+
+
+def report(cfg: Config, m: dict[str, float]) -> str:
+    """The table of results.txt: accuracy (%) at each time, raw / compensated."""
+    lines = [f"analog-drift: digits MLP 64-{cfg.hidden}-10, {cfg.seeds} seeds x "
+             f"{cfg.programmings} programmings; float (digital) "
+             f"{100 * m['accuracy_float']:.2f} %",
+             f"{'method/device':<16}" + "".join(f"{t:>14}" for t in TIMES)]
+    for method in METHODS:
+        for device in DEVICES:
+            key = f"accuracy_{method}_{device}"
+            if f"{key}_1s" not in m:
+                continue
+            cells = "".join(
+                f"{100 * m[f'{key}_{t}']:>6.1f} /{100 * m[f'{key}_{t}_compensated']:>6.1f}"
+                for t in TIMES)
+            lines.append(f"{method + '/' + device:<16}{cells}")
+    lines.append("(each cell: uncompensated / globally drift-compensated, %)")
+    for device in DEVICES:
+        if f"energy_per_inference_J_float_{device}" in m:
+            lines.append(f"energy per inference on {device}: "
+                         f"{m[f'energy_per_inference_J_float_{device}'] * 1e9:.3f} nJ, latency "
+                         f"{m[f'latency_s_float_{device}'] * 1e6:.2f} us")
+    lines.append(f"runtime {m['runtime_s']:.0f} s; "
+                 f"in-situ hardware queries {m['insitu_queries']:.0f}")
+    return "\n".join(lines)

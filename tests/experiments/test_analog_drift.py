@@ -1,0 +1,55 @@
+"""analog-drift end to end on a tiny config: files, the metric names, seeding; the bars (slow)."""
+
+import json
+
+import pytest
+
+from neuromorph import experiments
+from neuromorph.experiments.analog_drift import DEVICES, METHODS, TIMES
+from neuromorph.experiments.config import ConfigError
+
+TINY = {"seeds": "1", "programmings": "1", "epochs": "2", "hidden": "16", "insitu_steps": "10",
+        "insitu_directions": "2"}
+
+
+def expected_keys() -> set[str]:
+    keys = {"accuracy_float"}
+    for m in METHODS:
+        for d in DEVICES:
+            for t in TIMES:
+                keys |= {f"accuracy_{m}_{d}_{t}", f"accuracy_{m}_{d}_{t}_compensated"}
+    return keys
+
+
+def test_tiny_run_writes_every_metric_and_is_seeded(tmp_path):
+    out = experiments.run("analog-drift", TINY, tmp_path / "a", progress=False)
+    names = {p.name for p in out.iterdir()}
+    assert {"config.yaml", "metrics.json", "results.txt", "model.pt", "accuracy_vs_time.png",
+            "energy_per_inference.png"} <= names
+    metrics = json.loads((out / "metrics.json").read_text())
+    accuracy_keys = {k for k in metrics if k.startswith("accuracy_")}
+    assert accuracy_keys >= expected_keys()
+    assert all(0.0 <= metrics[k] <= 1.0 for k in expected_keys())
+    assert metrics["accuracy_float"] > 0.5 and metrics["accuracy_hwa_pcm_1s"] > 0.5
+    assert metrics["insitu_queries"] == 10 * 2 * 2  # steps x directions x (+, -)
+    assert 1e-10 < metrics["energy_per_inference_J_float_pcm"] < 1e-7
+    again = experiments.run("analog-drift", TINY, tmp_path / "b", progress=False)
+    metrics_b = json.loads((again / "metrics.json").read_text())
+    assert {k: metrics[k] for k in expected_keys()} == {k: metrics_b[k] for k in expected_keys()}
+
+
+def test_config_errors_are_clear():
+    with pytest.raises(ConfigError, match="insitu_device must be one of"):
+        experiments.run("analog-drift", {"insitu_device": "flash"}, None, progress=False)
+    with pytest.raises(ConfigError, match="dac_bits must be 0"):
+        experiments.run("analog-drift", {"dac_bits": "1"}, None, progress=False)
+
+
+@pytest.mark.slow
+def test_default_run_meets_the_hwa_bars(tmp_path):
+    out = experiments.run("analog-drift", {}, tmp_path / "full", progress=False)
+    m = json.loads((out / "metrics.json").read_text())
+    f = m["accuracy_float"]
+    assert m["accuracy_hwa_pcm_1d_compensated"] >= f - 0.01
+    assert m["accuracy_hwa_pcm_1y_compensated"] >= f - 0.02
+    assert f - m["accuracy_float_pcm_1y"] > f - m["accuracy_hwa_pcm_1y_compensated"] + 0.005
