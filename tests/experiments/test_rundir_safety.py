@@ -173,3 +173,36 @@ def test_ctrl_c_from_the_shell_prints_one_line(tmp_path):
     assert len(lines) == 1 and "Traceback" not in err and "KeyboardInterrupt" not in err
     assert lines[0].startswith("neuromorph: interrupted:") and "--resume" in lines[0]
     assert read_status(out)["status"] == "interrupted"
+
+
+@pytest.mark.slow  # a subprocess run killed and resumed: ~10-25 s on 2 cores
+def test_sigkill_keeps_finished_seeds_and_resume_completes(tmp_path):
+    out = tmp_path / "run"
+    sets = [f"--set={k}={v}" for k, v in PHYLL.items()]
+    proc = subprocess.Popen([sys.executable, "-m", "neuromorph.cli", "run", "phyll-vowels",
+                             "--quiet", *sets, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stop = time.monotonic() + 300
+    while not (out / "seeds" / "seed-0.pt").exists() and time.monotonic() < stop:
+        time.sleep(0.02)
+    proc.kill()  # SIGKILL: no handler runs
+    proc.wait(timeout=60)
+    assert read_status(out)["status"] == "running" and not (out / "metrics.json").exists()
+    with pytest.raises(RunDirError, match="already holds a running phyll-vowels run"):
+        experiments.run("phyll-vowels", PHYLL, out, progress=False)  # the dead pid is no writer
+    kept = (out / "seeds" / "seed-0.pt").stat().st_mtime_ns
+    experiments.run("phyll-vowels", {}, out, progress=False, resume=True)
+    assert (out / "seeds" / "seed-0.pt").stat().st_mtime_ns == kept
+    assert read_status(out)["status"] == "complete" and (out / "metrics.json").is_file()
+
+
+def test_a_folder_a_live_process_is_writing_is_refused(tmp_path):
+    out = tmp_path / "run"
+    experiments.run("oja-pca", {"dim": "4", "components": "2", "samples": "400",
+                                "eval_every": "200"}, out, progress=False)
+    status = read_status(out)
+    status.update(status="running", pid=os.getppid())  # a live process on this host
+    (out / "status.json").write_text(json.dumps(status))
+    for flags in ({"resume": True}, {"overwrite": True}):
+        with pytest.raises(RunDirError, match=f"is being written by process {os.getppid()}"):
+            experiments.run("oja-pca", {}, out, progress=False, **flags)
