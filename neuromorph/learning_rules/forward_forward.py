@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromorph.access import Access
-from neuromorph.learning_rules.layerwise import LayerwiseContrastive
+from neuromorph.learning_rules.layerwise import LayerwiseContrastive, embedding_of
 
 
 class ForwardForward(LayerwiseContrastive):
@@ -37,7 +37,7 @@ class ForwardForward(LayerwiseContrastive):
     def __init__(self, network: nn.Module, threshold: float = 2.0, seed: int = 0) -> None:
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0 (a mean squared activity), got {threshold}")
-        super().__init__(network.layers, network.embedding, network.n_classes, None, seed)
+        super().__init__(network.layers, *embedding_of(network), None, seed)
         self.network = network
         self.threshold = float(threshold)
 

@@ -29,6 +29,16 @@ from torch import Tensor, nn
 from neuromorph.learning_rules.base import LearningRule
 
 
+def embedding_of(network: nn.Module) -> tuple[nn.Module, int]:
+    """``(embedding, number of labels it writes)`` of a network; a clear error if it has none."""
+    embed = getattr(network, "embedding", None)
+    if embed is None:
+        raise ValueError(f"{type(network).__name__} has no label embedding, but layer-local "
+                         "contrastive rules write labels into the input; build the network "
+                         "with embedding=LabelEmbedding(n_classes, scale)")
+    return embed, int(getattr(embed, "n_classes", None) or network.n_classes)
+
+
 class LayerwiseContrastive(LearningRule):
     """Base class; subclasses define ``features``, ``output``, ``goodness`` and ``loss``.
 
@@ -46,9 +56,6 @@ class LayerwiseContrastive(LearningRule):
     ) -> None:
         if inner_steps is not None and inner_steps < 1:
             raise ValueError(f"inner_steps must be >= 1 (or None for one step), got {inner_steps}")
-        if embed is None:
-            raise ValueError(f"{self.name} writes labels into the input and needs a label "
-                             "embedding; build the network with embedding=LabelEmbedding(...)")
         self.check_layers(layers)
         self.layers = list(layers)
         self.embed = embed

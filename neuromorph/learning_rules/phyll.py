@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromorph.access import Access
-from neuromorph.learning_rules.layerwise import LayerwiseContrastive
+from neuromorph.learning_rules.layerwise import LayerwiseContrastive, embedding_of
 
 
 class PhyLL(LayerwiseContrastive):
@@ -46,7 +46,7 @@ class PhyLL(LayerwiseContrastive):
             raise ValueError(f"alpha must be > 0, got {alpha}")
         if inner_steps is None or inner_steps < 1:
             raise ValueError(f"inner_steps must be >= 1, got {inner_steps}")
-        super().__init__(network.layers, network.embedding, network.n_classes, inner_steps, seed)
+        super().__init__(network.layers, *embedding_of(network), inner_steps, seed)
         self.network = network
         self.alpha = float(alpha)
         gen = torch.Generator().manual_seed(seed + 4242)

@@ -1,0 +1,28 @@
+"""The forward-forward family in the rules matrix: PhyLL, Hinton's FF, collaborative FF.
+
+All three are layer-local contrastive rules (positive = true label embedded, negative = a
+random wrong label) that only ever *measure* the substrate, so they run on every substrate,
+forward-only ones included. PhyLL: one step of the outside Adam per layer per minibatch
+(``inner_steps=1``); FF and CFF: one step per minibatch for all layers at once.
+"""
+
+from __future__ import annotations
+
+from neuromorph.experiments.rules_entries import RuleEntry
+from neuromorph.learning_rules.collaborative_ff import CollaborativeFF
+from neuromorph.learning_rules.forward_forward import ForwardForward
+from neuromorph.learning_rules.phyll import PhyLL
+
+FF_THRESHOLD = 2.0  # mean squared activity separating positive from negative data
+
+ENTRIES = [
+    RuleEntry("phyll", lambda net, ctx: PhyLL(net, alpha=4.0, inner_steps=1, seed=ctx.seed),
+              lr=3e-3, epochs=30, epochs_full=60,
+              note="PhyLL: cos(|W f|, p) goodness, layer by layer, forward-only"),
+    RuleEntry("ff", lambda net, ctx: ForwardForward(net, FF_THRESHOLD, seed=ctx.seed),
+              lr=1e-2, epochs=60, epochs_full=120,
+              note="Hinton FF: relu(W f/rms f), mean-square goodness, forward-only"),
+    RuleEntry("cff", lambda net, ctx: CollaborativeFF(net, FF_THRESHOLD, seed=ctx.seed),
+              lr=1e-2, epochs=60, epochs_full=120,
+              note="collaborative FF: each layer's loss sees the summed goodness"),
+]
