@@ -28,6 +28,7 @@ EXPERIMENTS: dict[str, str] = {
     "snn-randman": "neuromorph.experiments.snn_randman",
     "snn-digits": "neuromorph.experiments.snn_digits",
     "deploy-digits": "neuromorph.experiments.deploy_digits",
+    "snn-timesteps": "neuromorph.experiments.snn_timesteps",
     "oja-pca": "neuromorph.experiments.oja_pca",
     "bcm-selectivity": "neuromorph.experiments.bcm_selectivity",
     "stdp-window": "neuromorph.experiments.stdp_window",
