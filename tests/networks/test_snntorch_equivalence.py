@@ -31,7 +31,7 @@ def _input(seed: int, reset: str, delay: bool) -> torch.Tensor:
     if reset == "subtract" and not delay:
         # snnTorch's same-step subtract reset re-subtracts the threshold when the membrane is
         # still above it after a reset (h > 2 theta); inputs <= theta keep h < 2 theta, the
-        # range where the two definitions coincide (documented in neurons/lif.py).
+        # range where the two definitions coincide (the limit documented in neurons/lif.py).
         return torch.rand(T, B, N, generator=g) * 1.5 - 0.5
     return torch.rand(T, B, N, generator=g) * 2.5 - 0.6
 
@@ -123,3 +123,57 @@ def test_cuba_zero_delay_differs_only_by_documented_input_drop():
     torch.testing.assert_close(out.spikes[: first + 1], s_p[: first + 1])
     torch.testing.assert_close(out.v[: first + 1], v_p[: first + 1])
     assert not torch.equal(out.v, v_p)
+
+
+def _strong_input(seed: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """Inputs up to 3 theta, so a spiking step can leave the membrane above theta."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(*shape, generator=g) * 3.0
+
+
+@pytest.mark.parametrize("neuron", ["Leaky", "Synaptic"])
+def test_same_step_subtract_reset_agrees_until_membrane_stays_above_threshold(neuron):
+    """The documented limit of the snnTorch mapping (subtract reset, ``reset_delay=False``).
+
+    Ours: ``s[t] = H(h[t] - theta)``, ``h[t] = beta v[t-1] + x[t]``. snnTorch tests
+    ``s[t] = H(h[t] - theta H(v[t-1] - theta) - theta)`` (it re-subtracts the threshold after a
+    step that left ``v > theta``, i.e. after a spike with ``h > 2 theta``) and both keep
+    ``v[t] = h[t] - s[t] theta``. So the two agree exactly on every neuron until the first step
+    whose membrane stays above theta, and snnTorch follows its own formula everywhere.
+    """
+    beta, thr, a_syn = 0.85, 1.0, 0.6
+    x = _strong_input(6, (T, B, N))
+    if neuron == "Leaky":
+        peer = snn.Leaky(beta=beta, threshold=thr, reset_mechanism="subtract", reset_delay=False)
+        ours = LIF.from_snntorch(beta, threshold=thr, reset_delay=False)
+        s_p, v_p = _run_snntorch(peer, x, 1)
+        drive = x
+    else:
+        peer = snn.Synaptic(alpha=a_syn, beta=beta, threshold=thr, reset_mechanism="subtract",
+                            reset_delay=False)
+        ours = CubaLIF.from_snntorch(a_syn, beta, threshold=thr, reset_delay=False)
+        x = x * 0.4  # the current accumulates to x / (1 - alpha)
+        s_p, v_p = _run_snntorch(peer, x, 2)
+        drive = torch.zeros_like(x)  # the synaptic current i[t] = alpha i[t-1] + x[t]
+        i = torch.zeros(B, N)
+        for t in range(T):
+            i = a_syn * i + x[t]
+            drive[t] = i
+    out = ours(x, return_v=True)
+    s_o, v_o = out.spikes, out.v
+
+    # agreement up to (excluding) the first step after our membrane stayed above theta
+    above = torch.cat([torch.zeros(1, B, N, dtype=torch.bool), v_o[:-1] > thr])
+    agree = ~torch.cumsum(above.int(), 0).bool()
+    assert agree.float().mean() > 0.05 and s_o[agree].sum() > 10
+    torch.testing.assert_close(s_o[agree], s_p[agree], rtol=0, atol=0)
+    torch.testing.assert_close(v_o[agree], v_p[agree], rtol=1e-5, atol=1e-5)
+
+    # beyond it the difference is exactly the documented one: snnTorch's own trace follows it
+    v_prev = torch.cat([torch.zeros(1, B, N), v_p[:-1]])
+    h = beta * v_prev + drive
+    s_formula = (h - thr * (v_prev > thr).float() - thr > 0).float()
+    torch.testing.assert_close(s_p, s_formula, rtol=0, atol=0)
+    torch.testing.assert_close(v_p, h - s_p * thr, rtol=1e-5, atol=1e-5)
+    # and the limit is real: this input crosses it and the spike trains differ
+    assert (~agree).any() and not torch.equal(s_o, s_p)

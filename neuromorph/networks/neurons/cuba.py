@@ -14,7 +14,9 @@ snnTorch mapping: ``Synaptic(alpha, beta)`` == ``CubaLIF.from_snntorch(alpha, be
 ``dt = 1``, ``tau_syn = 1/(1-alpha)``, ``w_in = tau_syn``, ``tau_mem = 1/(1-beta)``,
 ``r = tau_mem``, ``v_leak = 0``. Exception: snnTorch's *zero* reset with ``reset_delay=True``
 also discards the input of the step after a spike (``mem = (1 - reset) (beta mem + syn)``);
-here the delayed zero reset acts on the previous membrane only, as in ``Leaky``.
+here the delayed zero reset acts on the previous membrane only, as in ``Leaky``. With
+``reset_delay=False`` the mapping has ``Leaky``'s limit: exact while the membrane after each reset
+stays ``<= threshold`` (:mod:`neuromorph.sim.kernels.reference` gives snnTorch's rule beyond it).
 """
 
 from __future__ import annotations

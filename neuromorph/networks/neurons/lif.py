@@ -11,6 +11,10 @@ Discretised with step ``dt`` by :mod:`neuromorph.networks.discretize`
 snnTorch mapping: ``snntorch.Leaky(beta, threshold, reset_mechanism, reset_delay)`` equals
 ``LIF.from_snntorch(...)``, i.e. ``dt = 1``, ``tau = 1 / (1 - beta)``, ``r = tau`` (unit gain),
 ``v_leak = 0``, Euler, and ``detach_reset = reset_delay`` (snnTorch detaches the delayed reset).
+Exact for ``reset_delay=True``; for ``reset_delay=False`` exact while the membrane after each
+reset stays ``<= threshold`` (subtract reset: no spiking step with ``v > 2 threshold``); beyond
+it snnTorch re-subtracts the threshold in its next spike test (equation in
+:mod:`neuromorph.sim.kernels.reference`).
 """
 
 from __future__ import annotations
@@ -148,7 +152,9 @@ class LIF(NeuronBase):
         reset_mechanism: str = "subtract", reset_delay: bool = True,
         surrogate: str = "arctan", scale: float | None = None, **kwargs,
     ) -> LIF:
-        """The LIF that reproduces ``snntorch.Leaky(beta, threshold, ...)`` exactly."""
+        """The LIF that reproduces ``snntorch.Leaky(beta, threshold, ...)``: exactly for
+        ``reset_delay=True``; for ``reset_delay=False`` while the membrane after each reset stays
+        ``<= threshold`` (see the module docstring for the limit)."""
         tau = tau_from_decay(beta, 1.0)
         return cls(shape, dt=1.0, tau=tau, r=tau, v_threshold=threshold, reset=reset_mechanism,
                    reset_delay=reset_delay, detach_reset=reset_delay, surrogate=surrogate,

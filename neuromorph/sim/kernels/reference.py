@@ -25,9 +25,19 @@ by a spike enters the next step, with ``p[t] = Heaviside(v[t-1] - theta)`` (= ``
     "subtract":  h[t] = alpha * v[t-1] + x[t] - p[t] * theta
     "zero":      h[t] = alpha * (v[t-1] * (1 - p[t]) + p[t] * v_reset) + x[t]
 
-This reproduces snnTorch ``Leaky`` exactly: ``reset_delay=True`` <-> snnTorch's default
-(``reset_delay=True``; snnTorch always detaches the delayed reset, so use ``detach_reset=True``),
-and ``reset_delay=False, detach_reset=False`` <-> snnTorch ``reset_delay=False``.
+snnTorch ``Leaky``: ``reset_delay=True`` <-> snnTorch's default (``reset_delay=True``; snnTorch
+always detaches the delayed reset, so use ``detach_reset=True``) reproduces it exactly.
+``reset_delay=False, detach_reset=False`` <-> snnTorch ``reset_delay=False`` reproduces it exactly
+*while every membrane value after a reset stays at or below the threshold* (``v[t] <= theta``;
+with the subtract reset that means no spiking step with ``h[t] > 2 theta``). snnTorch's spike test
+subtracts the threshold once more after a step that left ``v > theta`` (and its reset adds it
+back), so beyond that limit it spikes where
+
+    s[t] = Heaviside(alpha * v[t-1] + x[t] - theta * Heaviside(v[t-1] - theta) - theta)
+
+while both keep ``v[t] = h[t] - s[t] * theta``: snnTorch skips the spike that follows a step left
+above threshold when ``h[t] <= 2 theta``. The boundary is tested against snnTorch itself in
+``tests/networks/test_snntorch_equivalence.py``.
 
 CuBa-LIF (snnTorch ``Synaptic``): ``i[t] = alpha_syn * i[t-1] + x[t]``, then LIF with ``x -> i``
 and ``alpha -> alpha_mem``; the synaptic current is never reset. IF: LIF with ``alpha = 1``.
