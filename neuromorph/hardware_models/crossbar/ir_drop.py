@@ -75,7 +75,7 @@ def effective_conductance(g: np.ndarray, r_wire: float) -> np.ndarray:
     c = 1.0 / r_wire
     rhs = np.zeros((2 * n * m, n))
     rhs[np.arange(n) * m, np.arange(n)] = c  # row i driven at unit voltage
-    volts = splu(kcl_matrix(g, r_wire)).solve(rhs)
+    volts = splu(kcl_matrix(g, r_wire), permc_spec="MMD_AT_PLUS_A").solve(rhs)  # SPD ordering
     bottom = n * m + (n - 1) * m + np.arange(m)
     return c * volts[bottom, :].T
 
