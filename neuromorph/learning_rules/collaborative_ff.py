@@ -25,11 +25,11 @@ class CollaborativeFF(ForwardForward):
     """Forward-forward whose layer losses use the summed goodness (others detached)."""
 
     def __init__(self, network: nn.Module, threshold: float = 2.0, gamma: float = 1.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, batch_calls: bool = True) -> None:
         if not gamma >= 0:
             raise ValueError(f"gamma (the weight of the other layers' goodness) must be >= 0, "
                              f"got {gamma}")
-        super().__init__(network, threshold, seed)
+        super().__init__(network, threshold, seed, batch_calls)
         self.gamma = float(gamma)
 
     def layer_goodness(self, g_pos: list[Tensor], g_neg: list[Tensor]) -> tuple[list, list]:

@@ -13,6 +13,8 @@ All layers learn at once from one forward pass (each input detached): one step o
 optimiser per batch (Hinton, *The forward-forward algorithm: some preliminary
 investigations*, arXiv:2212.13345). Nothing is differentiated through a substrate, so FF
 needs only forward access. Inference: ``argmax_c sum_k G_k`` with label ``c`` embedded.
+Positive and negative data (and all labels at inference) are measured in one call per layer
+(``batch_calls=True``).
 
 ``network`` is any stack with ``.layers`` (each with ``features(h)``, ``linear`` and
 ``trainable_parameters()``), ``.embedding`` and ``.n_classes``: a
@@ -34,10 +36,11 @@ class ForwardForward(LayerwiseContrastive):
 
     requires = Access.FORWARD_ONLY
 
-    def __init__(self, network: nn.Module, threshold: float = 2.0, seed: int = 0) -> None:
+    def __init__(self, network: nn.Module, threshold: float = 2.0, seed: int = 0,
+                 batch_calls: bool = True) -> None:
         if not threshold > 0:
             raise ValueError(f"threshold must be > 0 (a mean squared activity), got {threshold}")
-        super().__init__(network.layers, *embedding_of(network), None, seed)
+        super().__init__(network.layers, *embedding_of(network), None, seed, batch_calls)
         self.network = network
         self.threshold = float(threshold)
 

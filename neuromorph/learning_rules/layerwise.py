@@ -44,6 +44,10 @@ class LayerwiseContrastive(LearningRule):
 
     ``layers`` need ``trainable(layer)`` parameters (default: all of ``layer.parameters()``);
     ``embed(x, y)`` writes labels into the input; ``seed`` seeds the negative labels.
+    ``batch_calls=True`` measures the positive and negative batch (and, at inference, all
+    ``C`` labels) in ONE call per layer instead of one call each: the same features for a
+    deterministic substrate, far fewer calls for a slow one (a noisy substrate draws its noise
+    in a different order, so the numbers are not bit-identical to ``False``).
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class LayerwiseContrastive(LearningRule):
         n_classes: int,
         inner_steps: int | None = None,
         seed: int = 0,
+        batch_calls: bool = False,
     ) -> None:
         if inner_steps is not None and inner_steps < 1:
             raise ValueError(f"inner_steps must be >= 1 (or None for one step), got {inner_steps}")
@@ -62,6 +67,7 @@ class LayerwiseContrastive(LearningRule):
         self.n_classes = int(n_classes)
         self.inner_steps = None if inner_steps is None else int(inner_steps)
         self.generator = torch.Generator().manual_seed(seed)
+        self.batch_calls = bool(batch_calls)
         self.layer_losses: list[float] = []
 
     # -- what subclasses define -------------------------------------------------------------
@@ -79,6 +85,13 @@ class LayerwiseContrastive(LearningRule):
 
     def loss(self, g_pos: Tensor, g_neg: Tensor) -> Tensor:
         raise NotImplementedError
+
+    @torch.no_grad()
+    def measure(self, k: int, hs: Sequence[Tensor]) -> list[Tensor]:
+        """``[features(k, h) for h in hs]``, in one call when ``batch_calls``."""
+        if not self.batch_calls:
+            return [self.features(k, h) for h in hs]
+        return list(self.features(k, torch.cat(list(hs))).split([len(h) for h in hs]))
 
     def layer_goodness(self, g_pos: list[Tensor], g_neg: list[Tensor]) -> tuple[list, list]:
         """The goodness each layer's loss sees (one-step schedule); FF: its own."""
@@ -102,8 +115,7 @@ class LayerwiseContrastive(LearningRule):
         h_pos, h_neg = self.embed(x, y), self.embed(x, self.wrong_labels(y))
         g_pos, g_neg = [], []
         for k in range(len(self.layers)):
-            with torch.no_grad():
-                f_pos, f_neg = self.features(k, h_pos), self.features(k, h_neg)
+            f_pos, f_neg = self.measure(k, (h_pos, h_neg))
             out_pos, out_neg = self.output(k, f_pos), self.output(k, f_neg)
             g_pos.append(self.goodness(k, out_pos))
             g_neg.append(self.goodness(k, out_neg))
@@ -128,8 +140,7 @@ class LayerwiseContrastive(LearningRule):
         h_pos, h_neg = self.embed(x, y), self.embed(x, self.wrong_labels(y))
         losses: list[float] = []
         for k in range(len(self.layers)):
-            with torch.no_grad():
-                f_pos, f_neg = self.features(k, h_pos), self.features(k, h_neg)
+            f_pos, f_neg = self.measure(k, (h_pos, h_neg))
             total = 0.0
             for _ in range(self.inner_steps):
                 g_pos = self.goodness(k, self.output(k, f_pos))
@@ -149,6 +160,13 @@ class LayerwiseContrastive(LearningRule):
     @torch.no_grad()
     def goodness_per_label(self, x: Tensor) -> Tensor:
         """``[B, C]``: summed goodness over layers with label ``c`` embedded."""
+        if self.batch_calls:  # all labels in one call per layer: rows [c * B + b]
+            h = torch.cat([self.embed(x, c) for c in range(self.n_classes)])
+            total = torch.zeros(h.shape[0])
+            for k in range(len(self.layers)):
+                h = self.output(k, self.features(k, h))
+                total = total + self.goodness(k, h)
+            return total.view(self.n_classes, x.shape[0]).T
         scores = []
         for c in range(self.n_classes):
             h = self.embed(x, c)

@@ -15,6 +15,8 @@ Layer by layer, ``inner_steps`` steps of the one outside optimiser per batch
     opt = make_optimizer("adam", rule.parameters(), lr=5e-4)
     layer_losses = rule.train_batch(x, y, opt)
 
+``batch_calls=True`` measures positive and negative data (and all labels at inference) in one
+call per layer (see :class:`~neuromorph.learning_rules.layerwise.LayerwiseContrastive`).
 ``net`` is a :class:`~neuromorph.networks.physical.PhysicalNetwork` or any network with the
 same duck type (``.layers`` with ``features``/``linear``/``trainable_parameters``/``n_out``,
 ``.embedding``, ``.n_classes``), e.g. a :class:`~neuromorph.networks.stack.StackNet`.
@@ -41,12 +43,13 @@ class PhyLL(LayerwiseContrastive):
         alpha: float = 4.0,
         inner_steps: int = 10,
         seed: int = 0,
+        batch_calls: bool = False,
     ) -> None:
         if alpha <= 0:
             raise ValueError(f"alpha must be > 0, got {alpha}")
         if inner_steps is None or inner_steps < 1:
             raise ValueError(f"inner_steps must be >= 1, got {inner_steps}")
-        super().__init__(network.layers, *embedding_of(network), inner_steps, seed)
+        super().__init__(network.layers, *embedding_of(network), inner_steps, seed, batch_calls)
         self.network = network
         self.alpha = float(alpha)
         gen = torch.Generator().manual_seed(seed + 4242)

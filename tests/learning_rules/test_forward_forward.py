@@ -167,3 +167,22 @@ def test_bad_arguments_fail_clearly():
         ForwardForward(bare)
     with pytest.raises(ValueError, match="needs an optimizer"):
         ForwardForward(net).train_batch(*blobs(), None)
+
+
+@pytest.mark.parametrize("rule_cls", [ForwardForward, CollaborativeFF])
+def test_one_batched_call_equals_separate_calls_on_a_deterministic_substrate(rule_cls):
+    """``batch_calls``: the same loss, gradients and scores, with fewer substrate calls."""
+    x, y = blobs()
+    results = []
+    for batched in (True, False):
+        net = stack([9, 8, C], 0, substrate=lambda n: GradRefusingSystem(n, seed=5))
+        rule = rule_cls(net, 2.0, seed=4, batch_calls=batched)
+        loss = rule.compute_grads(x, y)
+        calls = net.physical_queries()
+        results.append((loss, [p.grad for p in rule.parameters()],
+                        rule.goodness_per_label(x), calls))
+    (l1, g1, s1, q1), (l2, g2, s2, q2) = results
+    assert l1 == pytest.approx(l2, rel=1e-6) and q1 == q2 == 2 * len(x)
+    for a, b in zip(g1, g2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(s1, s2, rtol=1e-5, atol=1e-7)

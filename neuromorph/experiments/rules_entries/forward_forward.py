@@ -3,7 +3,8 @@
 All three are layer-local contrastive rules (positive = true label embedded, negative = a
 random wrong label) that only ever *measure* the substrate, so they run on every substrate,
 forward-only ones included. PhyLL: one step of the outside Adam per layer per minibatch
-(``inner_steps=1``); FF and CFF: one step per minibatch for all layers at once.
+(``inner_steps=1``); FF and CFF: one step per minibatch for all layers at once. All three
+measure positive and negative data (and all labels at test time) in one substrate call.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from neuromorph.learning_rules.phyll import PhyLL
 FF_THRESHOLD = 2.0  # mean squared activity separating positive from negative data
 
 ENTRIES = [
-    RuleEntry("phyll", lambda net, ctx: PhyLL(net, alpha=4.0, inner_steps=1, seed=ctx.seed),
+    RuleEntry("phyll", lambda net, ctx: PhyLL(net, alpha=4.0, inner_steps=1, seed=ctx.seed,
+                                                 batch_calls=True),
               lr=3e-3, epochs=30, epochs_full=60,
               note="PhyLL: cos(|W f|, p) goodness, layer by layer, forward-only"),
     RuleEntry("ff", lambda net, ctx: ForwardForward(net, FF_THRESHOLD, seed=ctx.seed),
