@@ -60,7 +60,7 @@ class Config(ExperimentConfig):
     lr: float = 3e-3
     dac_bits: int = 8
     adc_bits: int = 8
-    adc_bound: float = 12.0
+    adc_bound: float = 6.0
     max_tile: int = 256
     wire_resistance: float = 0.0  # ohm per segment; > 0 turns on the exact IR-drop solve
     hwa_weight_noise: float = 0.08
