@@ -60,11 +60,8 @@ def test_noise_free_tile_equals_aihwkit_lightning_forward(n_in, max_in):
     x = torch.randn(64, n_in, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         y_ours, y_peer = ours(x), peer(x)
-    step = 2 * bound * ir * ours.weight.abs().max().item() / (2**8 - 2)
-    mismatched = (y_ours - y_peer).abs() > 1e-9
-    assert mismatched.float().mean() < 0.002  # only exact rounding ties may differ
-    assert (y_ours - y_peer).abs().max() <= step * 1.0001 * math.ceil(n_in / max_in)
-    assert torch.allclose(y_ours, y_peer, atol=1e-9) or mismatched.sum() <= 1
+    assert (y_ours - y_peer).abs().max() < 1e-12  # float64, the same rounding everywhere
+    assert y_ours.unique().numel() > 100  # a real spread of ADC codes, not a clipped constant
 
 
 def test_weight_noise_injection_matches_in_distribution():
