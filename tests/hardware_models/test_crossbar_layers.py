@@ -172,3 +172,16 @@ def test_system_drift_is_visible_and_compensated():
     err_raw, err_comp = errors()
     assert err_raw > 0.3 and err_comp < err_raw
     assert math.isfinite(err_comp)
+
+
+def test_to_analog_spiking_layer_uses_the_analog_synapse():
+    from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+
+    torch.manual_seed(3)
+    net = SpikingSequential(SpikingLinear(12, 6, tau=20e-3, r=20.0, dt=1e-3),
+                            SpikingLinear(6, 3, neuron="li", tau=20e-3, r=20.0, dt=1e-3))
+    x = (torch.rand(30, 4, 12, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    ideal = to_analog(net, IDEAL)
+    assert torch.allclose(ideal(x), net(x), atol=1e-5)  # ideal tiles: the same network
+    noisy = to_analog(net, TileConfig(adc_bits=4, adc_bound=2.0))
+    assert not torch.allclose(noisy(x), net(x), atol=1e-3)  # the analog path is really used

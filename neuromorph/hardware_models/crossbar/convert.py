@@ -1,7 +1,10 @@
 """``to_analog(model)``: the one entry point that puts any torch model on crossbars.
 
 Every ``nn.Linear`` becomes an :class:`AnalogLinear` and every ``nn.Conv2d`` an
-:class:`AnalogConv2d` (same weights); other modules are kept. Helpers program all analog
+:class:`AnalogConv2d` (same weights); other modules are kept. A layer that fuses its synapse
+with a neuron kernel (a spiking layer with ``_fusable`` and a neuron ``backend``) would read the
+synapse's digital weights directly; its neuron is switched to the unfused ``reference`` backend
+(the same dynamics) so the current really comes from the analog layer. Helpers program all analog
 layers onto a device and read them at an inference time ``t``, seeded.
 """
 
@@ -36,8 +39,14 @@ def to_analog(model: nn.Module, tile: TileConfig | None = None, seed: int = 0) -
         if isinstance(module, nn.Conv2d):
             counter[0] += 1
             return AnalogConv2d(module, tile, seed + counter[0] - 1)
+        converted = False
         for name, child in module.named_children():
-            setattr(module, name, convert(child))
+            new = convert(child)
+            converted |= new is not child
+            setattr(module, name, new)
+        neuron = getattr(module, "neuron", None)
+        if converted and hasattr(module, "_fusable") and hasattr(neuron, "backend"):
+            neuron.backend = "reference"
         return module
 
     model = convert(model)
