@@ -9,7 +9,8 @@ rasters; :func:`events_to_raster` (no tonic needed) bins one event array:
     channel = p * (H * W) + y * W + x,   step = floor(t / t_max * T)   (events with t >= t_max drop)
 
 with tonic's ``sensor_size = (W, H, P)`` and event fields ``x``, ``y``, ``p`` (absent fields
-count as 0) and ``t`` in tonic's unit (microseconds).
+count as 0) and ``t`` in tonic's unit (microseconds). A sensor with one polarity (``P = 1``)
+ignores ``p``: tonic's SHD marks every event ``p = 1`` on its ``(700, 1, 1)`` sensor.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def events_to_raster(
     def field(f: str) -> np.ndarray:
         return events[f].astype(np.int64) if f in names else np.zeros(len(events), np.int64)
 
-    x, y, p = field("x"), field("y"), field("p")
+    x, y = field("x"), field("y")
+    p = field("p") if P > 1 else np.zeros(len(events), np.int64)
     t = events["t"].astype(np.float64)
     keep = (t >= 0) & (t < t_max)
     if ((x[keep] >= W) | (y[keep] >= H) | (p[keep] >= P) | (x[keep] < 0)).any():

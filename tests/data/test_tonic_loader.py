@@ -1,9 +1,7 @@
 """Optional tonic loader: binning, no-download guarantee and the missing-package error."""
 
 import builtins
-import os
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -79,38 +77,44 @@ def test_missing_tonic_gives_install_hint(monkeypatch):
         require_tonic()
 
 
-@pytest.fixture
-def fake_tonic(monkeypatch):
-    """A stand-in for tonic whose data sets download when their files are missing."""
-    downloads = []
-
-    class NMNIST:
-        sensor_size = (34, 34, 2)
-
-        def __init__(self, save_to, train=True, transform=None, first_saccade_only=False):
-            self.location_on_system = os.path.join(save_to, self.__class__.__name__)
-            self.train = train
-            if not os.path.isdir(os.path.join(self.location_on_system, "Train")):
-                self.download()
-
-        def download(self):
-            downloads.append(self.location_on_system)
-
-    mod = types.ModuleType("tonic")
-    mod.datasets = types.SimpleNamespace(NMNIST=NMNIST, SHD=NMNIST)
-    monkeypatch.setitem(sys.modules, "tonic", mod)
-    return downloads
+def _write_shd(folder, times: list[np.ndarray], units: list[np.ndarray], labels: list[int]):
+    """An SHD file in the layout of the published ``shd_train.h5`` (times in s, unit indices),
+    plus the archive name tonic checks for before it would download."""
+    h5py = pytest.importorskip("h5py")
+    folder.mkdir(parents=True)
+    (folder / "shd_train.h5.zip").write_bytes(b"")  # tonic only checks that the archive exists
+    with h5py.File(folder / "shd_train.h5", "w") as f:
+        vlen_f, vlen_u = h5py.vlen_dtype(np.float32), h5py.vlen_dtype(np.uint16)
+        f.create_dataset("spikes/times", data=np.array(times, dtype=object), dtype=vlen_f)
+        f.create_dataset("spikes/units", data=np.array(units, dtype=object), dtype=vlen_u)
+        f.create_dataset("labels", data=np.array(labels, dtype=np.uint8))
+        f.create_dataset("extra/keys", data=np.array([b"null", b"eins"]))
+        f.create_dataset("extra/speaker", data=np.zeros(len(labels), dtype=np.uint8))
 
 
-def test_load_tonic_never_downloads(tmp_path, fake_tonic):
+def test_load_tonic_reads_real_tonic_shd_files_and_never_downloads(tmp_path):
+    pytest.importorskip("tonic")
     with pytest.raises(FileNotFoundError, match="never downloads"):
-        load_tonic("nmnist", tmp_path)
-    assert fake_tonic == []  # the original download() was not reached
-    # present files: same sub-folder as tonic itself would use (class name preserved)
-    (tmp_path / "NMNIST" / "Train").mkdir(parents=True)
-    ds = load_tonic("nmnist", tmp_path, train=True)
-    assert ds.location_on_system == os.path.join(str(tmp_path), "NMNIST") and fake_tonic == []
+        load_tonic("shd", tmp_path)  # tonic would download here; ours refuses
+    assert not (tmp_path / "SHD" / "shd_train.h5.zip").exists()
+    times = [np.array([0.05, 0.5, 0.95], np.float32), np.array([0.25], np.float32)]
+    units = [np.array([3, 699, 3], np.uint16), np.array([10], np.uint16)]
+    _write_shd(tmp_path / "SHD", times, units, [1, 0])
+    ds = load_tonic("shd", tmp_path, train=True)
+    assert len(ds) == 2 and ds.sensor_size == (700, 1, 1)
+    x, y = collate_time_major([TonicRaster(ds, n_steps=10, t_max=1e6)[i] for i in range(2)])
+    assert x.shape == (10, 2, 700) and y.tolist() == [1, 0]
+    want = torch.zeros(10, 2, 700)
+    want[0, 0, 3] = want[5, 0, 699] = want[9, 0, 3] = want[2, 1, 10] = 1  # floor(t / 0.1 s)
+    assert torch.equal(x, want)
     with pytest.raises(ValueError, match="choose one of"):
         load_tonic("cifar", tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_tonic("shd", tmp_path / "nowhere")
+
+
+def test_load_tonic_nmnist_refuses_download_of_missing_files(tmp_path):
+    pytest.importorskip("tonic")
+    (tmp_path / "NMNIST" / "Train").mkdir(parents=True)  # extracted folder, but no files in it
+    with pytest.raises(FileNotFoundError, match=r"NMNIST files not found under .*NMNIST"):
+        load_tonic("nmnist", tmp_path, train=True)

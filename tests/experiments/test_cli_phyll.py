@@ -47,7 +47,10 @@ def test_phyll_vowels_runs_end_to_end_on_a_tiny_config(phyll_data, tmp_path):
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["seed"] == 7 and config["config"]["epochs"] == 4
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 0 <= metrics["test_accuracy"] <= 1
+    # measured: phyll 0.88 on this 4-epoch config (7 vowels, chance 0.14); the exact-twin PAT
+    # baseline does not learn in 4 steps, so only PhyLL and the linear readout get a floor
+    assert metrics["test_accuracy"] >= 0.75
+    assert metrics["linear_readout_test_accuracy_mean"] >= 0.85
     assert metrics["phyll_physical_queries"] > 0 and metrics["system_fit_test_r2"] > 0.9
     for name in ("learning_curves.png", "confusion_matrix.png", "phyll_loss.png", "model.pt"):
         assert (out / name).is_file(), name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -12,8 +13,8 @@ from neuromorph.cli import main
 
 def test_deploy_digits_tiny_run(tmp_path, capsys) -> None:
     out = tmp_path / "run"
-    rc = main(["run", "deploy-digits", "--set", "epochs=1", "--set", "train_subset=150",
-               "--set", "hidden=12", "--set", "n_steps=8", "--set", "calibration_samples=64",
+    rc = main(["run", "deploy-digits", "--set", "epochs=4", "--set", "train_subset=600",
+               "--set", "hidden=16", "--set", "n_steps=8", "--set", "calibration_samples=64",
                "--out", str(out), "--quiet"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -21,8 +22,9 @@ def test_deploy_digits_tiny_run(tmp_path, capsys) -> None:
                 "test_accuracy_loihi2_numerics", "energy_per_inference_loihi2_nJ",
                 "energy_per_inference_xylo_nJ", "violations_xylo_errors"):
         assert key in metrics, key
-    for key in ("test_accuracy_float", "test_accuracy_loihi2", "test_accuracy_xylo"):
-        assert 0.0 <= metrics[key] <= 1.0
+    # measured on this config: float 0.52, Loihi 2 integer model 0.46, Xylo 0.45 (chance 0.1)
+    assert metrics["test_accuracy_float"] >= 0.42
+    assert metrics["test_accuracy_loihi2"] >= 0.36 and metrics["test_accuracy_xylo"] >= 0.36
     assert metrics["violations_xylo_errors"] >= 2  # 64 inputs > 16, 10 outputs > 8
     assert metrics["violations_loihi2_errors"] >= 1  # snn-digits trains with subtract reset
     text = (out / "violations.txt").read_text()
@@ -30,10 +32,21 @@ def test_deploy_digits_tiny_run(tmp_path, capsys) -> None:
     assert (out / "accuracy.png").is_file() and (out / "model.pt").is_file()
     saved = torch.load(out / "model.pt", weights_only=False)
     assert saved["experiment"] == "deploy-digits"
-    if (out / "model.nir").is_file():  # written when the nir extra is installed
-        nir_out = tmp_path / "again.nir"
-        assert main(["export", str(out / "model.pt"), "--to", "nir", str(nir_out)]) == 0
-        assert nir_out.is_file()
+    # the run's NIR file (nir is in the test extra) and a re-export of the saved model agree
+    nir = pytest.importorskip("nir")
+    nir_out = tmp_path / "again.nir"
+    assert main(["export", str(out / "model.pt"), "--to", "nir", str(nir_out)]) == 0
+    first, again = nir.read(out / "model.nir"), nir.read(nir_out)
+    assert set(first.nodes) == set(again.nodes) and len(first.nodes) >= 3
+    assert sorted(first.edges) == sorted(again.edges)
+    for name, node in first.nodes.items():
+        other = again.nodes[name]
+        assert type(node) is type(other), name
+        for key, value in vars(node).items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(value, vars(other)[key], err_msg=f"{name}.{key}")
+    weights = [n.weight for n in first.nodes.values() if isinstance(n, nir.Affine | nir.Linear)]
+    assert weights and all(np.abs(w).sum() > 0 for w in weights)
 
 
 def test_deploy_digits_config_errors() -> None:

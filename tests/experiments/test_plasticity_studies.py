@@ -87,9 +87,12 @@ def test_rstdp_learns_the_association_and_is_reproducible(tmp_path):
 def test_hebbian_physical_tiny_run(tmp_path):
     m, files = _run("hebbian-physical", {"hidden": "16", "epochs": "2", "eval_every": "1",
                                          "phyll_epochs": "2", "label_draws": "1"}, tmp_path)
-    for key in ("softhebb", "random_features", "phyll", "linear_readout", "linear_raw"):
-        assert 0.0 <= m[f"{key}_test_accuracy"] <= 1.0
-    assert m["softhebb_test_accuracy"] > 0.5  # 16 neurons, 2 epochs; chance is 0.1
+    # measured on this config: softhebb 0.90, random features 0.77, phyll 0.89, both linear
+    # readouts 0.98; chance is 0.1. The floors leave room for other BLAS builds.
+    floors = {"softhebb": 0.8, "random_features": 0.65, "phyll": 0.8, "linear_readout": 0.93,
+              "linear_raw": 0.93}
+    for key, floor in floors.items():
+        assert m[f"{key}_test_accuracy"] >= floor, key
     assert m["softhebb_physical_queries"] > 0 and m["linear_raw_physical_queries"] == 0
     assert {"accuracy.png", "softhebb_weights.png"} <= files
 

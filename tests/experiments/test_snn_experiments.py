@@ -62,15 +62,16 @@ def test_snn_digits_is_reproducible(tmp_path):
 def test_snn_randman_tiny_run(tmp_path):
     out = experiments.run(
         "snn-randman",
-        {"epochs": "4", "seeds": "1", "n_classes": "3", "samples_per_class": "60",
+        {"epochs": "8", "seeds": "1", "n_classes": "3", "samples_per_class": "60",
          "n_steps": "20", "hidden": "32", "n_units": "10", "reg_strength": "1.0",
-         "readout": "spike_count"},
+         "readout": "spike_count", "lr": "3e-2", "batch_size": "16"},
         tmp_path / "rm",
         progress=False,
     )
     assert {p.name for p in out.iterdir()} >= FILES
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0 and metrics["test_accuracy_std"] == 0.0
+    # measured 0.89 on this config (3 classes: chance 0.33; 4 epochs at lr 3e-3 stayed at chance)
+    assert metrics["test_accuracy"] >= 0.7 and metrics["test_accuracy_std"] == 0.0
     assert metrics["n_test"] == 36  # 20 % of 60 per class, 3 classes
     # one spike per input channel in T = 20 steps of 1 ms: 50 Hz exactly
     assert metrics["rate_hz_input"] == pytest.approx(50.0)

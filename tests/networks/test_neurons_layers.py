@@ -45,14 +45,53 @@ def test_fused_spiking_linear_equals_linear_then_neuron(neuron, recompute, delay
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-def test_spiking_linear_other_neurons_and_v_trace():
-    x = torch.rand(6, 2, 4, generator=GEN)
-    for name in ("cuba_lif", "alif", "li"):
-        layer = SpikingLinear(4, 3, neuron=name, dt=1e-3)
-        out = layer(x, return_v=True, return_state=True)
-        assert out.spikes.shape == (6, 2, 3) and out.v.shape == (6, 2, 3)
-        want = layer.neuron(layer.synapse(x))
-        torch.testing.assert_close(out.spikes, want)
+def _hand_neuron(name: str, cur: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Euler step loops written out from the documented equations (dt = 1 ms, see _NEURONS)."""
+    n = cur.shape[-1]
+    v, i, a = torch.zeros(cur.shape[1], n), torch.zeros(cur.shape[1], n), torch.zeros(n)
+    spikes, vs = [], []
+    for c in cur:
+        if name == "li":  # tau = 4 ms, r = 2: v <- 0.75 v + 0.25 * 2 I
+            v = 0.75 * v + 0.5 * c
+            s = v
+        elif name == "cuba_lif":  # tau_syn 5 ms, tau_mem 10 ms, r = 6, threshold 0.5
+            i = 0.8 * i + 0.2 * c
+            h = 0.9 * v + 0.1 * 6.0 * i
+            s = (h > 0.5).float()
+            v = h - s * 0.5
+        else:  # alif: tau 10 ms, tau_adapt 50 ms, beta_adapt 0.5, r = 4, threshold 0.4
+            theta = 0.4 + 0.5 * a
+            h = 0.9 * v + 0.1 * 4.0 * c
+            s = (h > theta).float()
+            v = h - s * theta
+            a = 0.98 * a + 0.02 * s
+        spikes.append(s)
+        vs.append(v)
+    return torch.stack(spikes), torch.stack(vs)
+
+
+_NEURONS = {
+    "li": dict(tau=4e-3, r=2.0),
+    "cuba_lif": dict(tau_syn=5e-3, tau_mem=10e-3, r=6.0, v_threshold=0.5),
+    "alif": dict(tau=10e-3, tau_adapt=50e-3, beta_adapt=0.5, r=4.0, v_threshold=0.4),
+}
+
+
+@pytest.mark.parametrize("name", list(_NEURONS))
+def test_spiking_linear_other_neurons_equal_hand_written_equations(name):
+    x = torch.rand(30, 2, 4, generator=GEN)
+    layer = SpikingLinear(4, 3, neuron=name, dt=1e-3, **_NEURONS[name])
+    w, b = torch.rand(3, 4, generator=GEN) * 0.8 - 0.1, torch.tensor([0.1, -0.05, 0.0])
+    with torch.no_grad():
+        layer.synapse.weight.copy_(w)
+        layer.synapse.bias.copy_(b)
+    out = layer(x, return_v=True, return_state=True)
+    s_want, v_want = _hand_neuron(name, torch.einsum("tbi,oi->tbo", x, w) + b)
+    if name != "li":
+        assert 0.02 < float(s_want.mean()) < 0.9, "the input must make the neurons spike"
+    torch.testing.assert_close(out.spikes, s_want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out.v, v_want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out.state.v, v_want[-1], rtol=1e-5, atol=1e-6)
 
 
 def test_spiking_conv2d_equals_conv_then_lif():
@@ -111,9 +150,11 @@ def test_sequential_runs_plain_modules_per_step_and_keeps_state_explicit():
     a, st = net(x[:3], return_state=True)
     b = net(x[3:], st)
     torch.testing.assert_close(torch.cat([a, b]), y, rtol=1e-5, atol=1e-6)
-    h = net[0](x)  # plain module applied to all T*B frames at once
-    pooled = nn.MaxPool2d(2)(h.flatten(0, 1)).unflatten(0, (8, 2))
-    torch.testing.assert_close(net.layers[1](h.flatten(0, 1)).unflatten(0, (8, 2)), pooled)
+    # the plain modules act on every (t, b) frame: 2x2 max pooling written as a reshape + max
+    h = net[0](x)  # [8, 2, 2, 6, 6]
+    assert 0.02 < float(h.detach().mean()) < 0.9
+    pooled = h.reshape(8, 2, 2, 3, 2, 3, 2).amax(dim=(4, 6))
+    torch.testing.assert_close(net[4](net[3](pooled.reshape(8, 2, 18))), y)
     y.sum().backward()
     assert all(p.grad is not None for p in net.parameters())
     with pytest.raises(ValueError, match="entries for 5 layers"):
