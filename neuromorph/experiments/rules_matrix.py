@@ -38,7 +38,7 @@ from neuromorph.substrates import SUBSTRATES, default_data_dir
 SUMMARY = "every backprop-free rule x every substrate: accuracy, queries, time, memory, drift"
 
 DEFAULT_SUBSTRATES = ("digital", "optical", "acoustic", "microwave", "measured_acoustic",
-                      "spiking", "loihi_int")
+                      "spiking", "loihi_int", "crossbar_pcm")
 _COST = {"acoustic": 0, "measured_acoustic": 2, "loihi_int": 1}  # slowest first in the pool
 
 

@@ -57,6 +57,13 @@ def _system(kind: str) -> Builder:
     return build
 
 
+def _crossbar(hidden: int, seed: int, options: dict[str, Any]) -> Transform:
+    from neuromorph.hardware_models.crossbar import CrossbarSystem
+    from neuromorph.substrates.crossbar import CrossbarTransform
+
+    return CrossbarTransform(CrossbarSystem(hidden, hidden, seed=seed, device="pcm"))
+
+
 def _measured(hidden: int, seed: int, options: dict[str, Any]) -> Transform:
     return SystemTransform(make_system("measured-acoustic", 20, 20, seed=seed,
                                        data_dir=options["data_dir"]))
@@ -84,6 +91,8 @@ for _entry in (
               "LIF rates over 8 steps, hard threshold (surrogate only for gradients)"),
     Substrate("loihi_int", lambda h, s, o: LoihiRate(h, int(o.get("steps", 8))), 128,
               "Loihi 2 integer LIF (bit-accurate), 8-bit weights in", QuantizedLinear),
+    Substrate("crossbar_pcm", _crossbar, 64,
+              "PCM crossbar (programmed random array, drift, read noise), [relu(C z); z]"),
 ):
     register_substrate(_entry)
 

@@ -131,3 +131,17 @@ def test_unknown_substrate_and_missing_data_are_clear() -> None:
         build_network("quantum", 4, 2)
     with pytest.raises(ValueError, match="data_dir"):
         build_network("measured_acoustic", 30, 3, data_dir="/nonexistent")
+
+
+def test_crossbar_substrate_is_forward_only_rectified_and_ages_by_a_day() -> None:
+    net = build_network("crossbar_pcm", 12, 3, seed=0)
+    f = net.layers[1].transform
+    z = torch.randn(6, f.n_in, generator=torch.Generator().manual_seed(0))
+    out = f(z)
+    assert bool((out[:, : f.system.n_out] >= 0).all())
+    torch.testing.assert_close(out[:, f.system.n_out:], z)
+    with pytest.raises(AccessError):
+        Backprop(net)
+    f.perturb(0.2, torch.Generator())
+    assert f.system.t == pytest.approx(86_400.0) and f.system.compensation == "none"
+    assert not torch.equal(f(z), out)
