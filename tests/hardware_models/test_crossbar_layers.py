@@ -184,4 +184,8 @@ def test_to_analog_spiking_layer_uses_the_analog_synapse():
     ideal = to_analog(net, IDEAL)
     assert torch.allclose(ideal(x), net(x), atol=1e-5)  # ideal tiles: the same network
     noisy = to_analog(net, TileConfig(adc_bits=4, adc_bound=2.0))
-    assert not torch.allclose(noisy(x), net(x), atol=1e-3)  # the analog path is really used
+    assert not torch.allclose(noisy(x), net(x), atol=1e-3)
+    # the fused LIF layer alone: its spikes must come from the (coarse) analog synapse
+    spikes_digital, spikes_analog = net.layers[0](x), noisy.layers[0](x)
+    assert noisy.layers[0].neuron.backend == "reference"
+    assert not torch.equal(spikes_digital, spikes_analog)
