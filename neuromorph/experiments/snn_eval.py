@@ -4,9 +4,12 @@
 late (Loihi 2: every Dense; Xylo: hidden -> output), so a network of depth ``L = sum(delays)``
 answers ``L`` steps after its input. :func:`run_flushed` runs ``T + L`` steps (the input
 followed by ``L`` silent steps) and reads the readout on the last ``T`` steps, which line up step
-for step with the float network's ``T`` steps. The operations counted for the energy include the
-flush steps: they are what the chip executes. (Reading only the first ``T`` steps, as a plain
-``IntegerNetwork.run`` does, loses the last ``L`` steps of the answer: all of it at ``T = 1``.)
+for step with the float network's ``T`` steps. The alignment is exact for layers without a bias;
+a bias is the chip's constant drive and acts from step 0, i.e. for the few steps before a
+delayed layer's first input too (that is what the chip computes). The operations counted for
+the energy include the flush steps: they are what the chip executes. (Reading only the first
+``T`` steps, as a plain ``IntegerNetwork.run`` does, loses the last ``L`` steps of the answer:
+all of it at ``T = 1``.)
 """
 
 from __future__ import annotations

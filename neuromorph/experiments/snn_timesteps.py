@@ -25,7 +25,9 @@ chips' integer arithmetic with the pipeline flushed (:mod:`~neuromorph.experimen
 synaptic operations (input events times fan-out; a graded event of ``k`` counts ``k``, an upper
 bound for Loihi 2, whose graded spikes cost one operation) and neuron updates give Loihi 2's
 energy (23.6 pJ per synaptic op, 81 pJ per update, Davies et al. 2018); Xylo's is its published
-power times the run's duration ``(T + flush) dt``.
+power times the run's duration ``(T + flush) dt``. Xylo has no instantaneous synapse: a LIF maps
+to its fastest synaptic current, which delivers half of an input's charge in the first step
+(``dash_syn = 1``), so a network trained for one step receives half its drive there.
 
 Writes ``results.txt``, ``metrics.json`` (``accuracy_T25``, ``accuracy_T5``, ``accuracy_T2``,
 ``accuracy_T1`` and the costs), ``timesteps.png`` and ``model.pt`` (the one-step network).
