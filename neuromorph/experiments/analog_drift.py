@@ -16,6 +16,7 @@ and ``accuracy_<method>_<device>_<t>_compensated`` (means over seeds), plus ``en
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tqdm import tqdm
 
 from neuromorph.data.poisson_digits import digits_split
 from neuromorph.experiments.analog_plots import accuracy_vs_time, energy_bars
+from neuromorph.experiments.analog_snn import SNN_METHODS, train_snn
 from neuromorph.experiments.analog_training import (
     Data,
     InSituSettings,
@@ -70,6 +72,8 @@ class Config(ExperimentConfig):
     insitu_c: float = 0.02
     insitu_lr: float = 1e-2
     insitu_device: str = "pcm"
+    snn: bool = True  # also the spiking digits network (float and HWA)
+    snn_epochs: int = 10
 
     def __post_init__(self) -> None:
         self.check(self.seeds >= 1 and self.programmings >= 1, "seeds, programmings must be >= 1")
@@ -95,17 +99,20 @@ def _data(cfg: Config, seed: int) -> Data:
     return Data(split.x_train, split.y_train, split.x_test, split.y_test)
 
 
-def evaluate_over_time(model: torch.nn.Module, data: Data, device: str, seed: int,
-                       programmings: int) -> dict[str, list[float]]:
-    """Accuracy at every time, raw and compensated, for each programming instance."""
+def _scorer(data: Data) -> Callable[[torch.nn.Module], float]:
+    return lambda model: accuracy(model, data.x_test, data.y_test)
+
+
+def evaluate_over_time(model: torch.nn.Module, score: Callable[[torch.nn.Module], float],
+                       device: str, seed: int, programmings: int) -> dict[str, list[float]]:
+    """``score(model)`` at every time, raw and compensated, for each programming instance."""
     out: dict[str, list[float]] = {}
     for k in range(programmings):
         program_model(model, make_device(device), seed=10_000 * seed + k)
         for name, t in TIMES.items():
             for comp, suffix in (("none", ""), ("programmed", "_compensated")):
                 read_model_at(model, t, seed=10_000 * seed + k, compensation=comp)
-                out.setdefault(f"{name}{suffix}", []).append(
-                    accuracy(model, data.x_test, data.y_test))
+                out.setdefault(f"{name}{suffix}", []).append(score(model))
     return out
 
 
@@ -124,10 +131,11 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     tile = cfg.tile()
     hwa_tile = replace(tile, weight_noise=cfg.hwa_weight_noise, output_noise=cfg.hwa_output_noise)
     insitu = InSituSettings(cfg.insitu_steps, cfg.insitu_directions, cfg.insitu_c, cfg.insitu_lr)
-    ticks = cfg.seeds * (2 * cfg.epochs + 20 * (cfg.insitu_steps > 0))
+    ticks = cfg.seeds * (2 * cfg.epochs + 20 * (cfg.insitu_steps > 0)
+                         + len(SNN_METHODS) * cfg.snn_epochs * cfg.snn)
     bar = tqdm(total=ticks, desc="analog-drift", disable=not progress)
     results: dict[str, list[float]] = {}
-    float_acc, queries, costs, models = [], 0, {}, {}
+    float_acc, snn_float, queries, costs, models = [], [], 0, {}, {}
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
         data = _data(cfg, seed)
         for method in METHODS:
@@ -142,17 +150,28 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
             results.setdefault(f"{method}_twin", []).append(
                 accuracy(model, data.x_test, data.y_test))
             for device in DEVICES:
-                accs = evaluate_over_time(model, data, device, seed, cfg.programmings)
+                accs = evaluate_over_time(model, _scorer(data), device, seed, cfg.programmings)
                 for key, values in accs.items():
                     results.setdefault(f"{method}_{device}_{key}", []).extend(values)
                 if seed == cfg.seed:
                     costs[(method, device)] = inference_cost(model, data.x_test)
             if seed == cfg.seed:
                 models[method] = model
+        for method in SNN_METHODS if cfg.snn else ():
+            model, score, digital = train_snn(method, cfg.snn_epochs, tile, hwa_tile, seed,
+                                              bar.update)
+            if digital is not None:
+                snn_float.append(digital)
+            for device in DEVICES:
+                accs = evaluate_over_time(model, score, device, seed, cfg.programmings)
+                for key, values in accs.items():
+                    results.setdefault(f"snn_{method}_{device}_{key}", []).extend(values)
     bar.close()
     metrics: dict[str, float] = {"accuracy_float": float(np.mean(float_acc)),
                                  "std_accuracy_float": float(np.std(float_acc)),
                                  "insitu_queries": float(queries)}
+    if snn_float:
+        metrics["accuracy_snn_float"] = float(np.mean(snn_float))
     for key, values in results.items():
         metrics[f"accuracy_{key}"] = float(np.mean(values))
         metrics[f"std_accuracy_{key}"] = float(np.std(values))
@@ -169,6 +188,10 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     run.write_metrics(metrics)
     run.save_figure(accuracy_vs_time(results, metrics["accuracy_float"], METHODS, DEVICES,
                                      TIMES), "accuracy_vs_time")
+    if cfg.snn:
+        run.save_figure(accuracy_vs_time(results, metrics["accuracy_snn_float"],
+                                         [f"snn_{m}" for m in SNN_METHODS], DEVICES, TIMES),
+                        "snn_accuracy_vs_time")
     run.save_figure(energy_bars(costs), "energy_per_inference")
     run.save_model({m: model.state_dict() for m, model in models.items()})
     return run.path
@@ -180,7 +203,7 @@ def report(cfg: Config, m: dict[str, float]) -> str:
              f"{cfg.programmings} programmings; float (digital) "
              f"{100 * m['accuracy_float']:.2f} %",
              f"{'method/device':<16}" + "".join(f"{t:>14}" for t in TIMES)]
-    for method in METHODS:
+    for method in (*METHODS, *(f"snn_{m}" for m in SNN_METHODS)):
         for device in DEVICES:
             key = f"accuracy_{method}_{device}"
             if f"{key}_1s" not in m:
@@ -190,6 +213,9 @@ def report(cfg: Config, m: dict[str, float]) -> str:
                 for t in TIMES)
             lines.append(f"{method + '/' + device:<16}{cells}")
     lines.append("(each cell: uncompensated / globally drift-compensated, %)")
+    if "accuracy_snn_float" in m:
+        lines.append("spiking digits network, float (digital): "
+                     f"{100 * m['accuracy_snn_float']:.2f} %")
     for device in DEVICES:
         if f"energy_per_inference_J_float_{device}" in m:
             lines.append(f"energy per inference on {device}: "

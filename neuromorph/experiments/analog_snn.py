@@ -1,0 +1,68 @@
+"""The spiking part of analog-drift: the snn-digits network on crossbars.
+
+The network of ``snn-digits`` (Poisson-coded digits, ``Linear -> LIF -> Linear -> LI``) is
+trained two ways by surrogate-gradient BPTT: in float (then converted with ``to_analog``), and
+hardware-aware (the analog twin with noise injection and converters in the loop). Spikes are
+0/1, so every DAC range is 1. Accuracy uses the same fixed test spikes as ``snn-digits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from neuromorph.data.poisson_digits import minibatches
+from neuromorph.experiments.snn_common import SNNTask, build_network, evaluate, layer_outputs
+from neuromorph.experiments.snn_digits import Config as DigitsConfig
+from neuromorph.experiments.snn_digits import digits_task
+from neuromorph.hardware_models.crossbar import TileConfig, to_analog
+from neuromorph.learning_rules.spike_losses import get_loss
+
+SNN_METHODS = ("float", "hwa")
+
+
+def bptt(model: nn.Module, task: SNNTask, cfg: DigitsConfig, seed: int,
+         tick: Callable[[], None]) -> nn.Module:
+    """Adam + cosine schedule on the readout loss, one pass of fresh spikes per epoch."""
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.epochs)
+    loss_fn = get_loss(cfg.readout)
+    for _ in range(cfg.epochs):
+        model.train()
+        for idx in minibatches(task.n_train, cfg.batch_size, generator=gen):
+            x, y = task.batch(idx, True, gen)
+            loss = loss_fn(layer_outputs(model, x)[-1], y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        sched.step()
+        tick()
+    model.eval()
+    return model
+
+
+def train_snn(method: str, epochs: int, tile: TileConfig, hwa_tile: TileConfig, seed: int,
+              tick: Callable[[], None]) -> tuple[nn.Module, Callable[[nn.Module], float],
+                                                  float | None]:
+    """``(analog network, score(model) -> test accuracy, digital accuracy or None)``."""
+    cfg = DigitsConfig(seed=seed, seeds=1, epochs=epochs)
+    task = digits_task(cfg, seed)
+
+    def score(model: nn.Module) -> float:
+        return evaluate(model, task, cfg, seed)[0]
+
+    torch.manual_seed(seed)
+    net = build_network(cfg, task.n_inputs, task.n_classes)
+    if method == "float":
+        bptt(net, task, cfg, seed, tick)
+        return to_analog(net, tile, seed), score, score(net)
+    if method == "hwa":
+        analog = bptt(to_analog(net, hwa_tile, seed), task, cfg, seed, tick)
+        for layer in analog.modules():
+            if hasattr(layer, "hardware") and hasattr(layer, "tile"):
+                layer.tile = tile  # deploy without the training-noise settings
+        return analog, score, None
+    raise ValueError(f"unknown spiking method {method!r}; choose one of {list(SNN_METHODS)}")
