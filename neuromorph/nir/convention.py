@@ -11,7 +11,7 @@ every conversion is explicit about three things:
    integrator gains) so that a simulator stepping with ``d`` reproduces this model's steps
    exactly (:func:`retime`): ``tau -> tau d / dt``, ``delay -> delay d / dt``,
    ``r -> r dt / d`` for ``IF`` and ``I``.
-2. **Discretisation.** :mod:`neuromorph.networks.discretize` (one place): Euler by default,
+2. **Discretisation.** :mod:`neuromorph.primitives.discretize` (one place): Euler by default,
    ``alpha = 1 - dt / tau``, input gain ``r dt / tau``, leak bias ``(dt / tau) v_leak``; this is
    also what snnTorch and Norse compute. A model using ``method="exact"`` exports the same
    continuous parameters and records ``metadata["method"] = "exact"`` on each neuron node.

@@ -29,12 +29,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale, spike
-from neuromorph.networks.discretize import (
+from neuromorph.networks.neurons import NeuronBase, NeuronOutput
+from neuromorph.primitives.discretize import (
     integrator_gain,
     leaky_coefficients,
     synapse_coefficients,
 )
-from neuromorph.networks.neurons import NeuronBase, NeuronOutput
 from neuromorph.sim.kernels.cpu_scan import linear_scan
 
 
@@ -129,7 +129,7 @@ class CubaLI(NeuronBase):
     """Current-based leaky integrator (NIR ``CubaLI``), no spikes; returns the membrane trace.
 
     ``tau_syn dI/dt = -I + w_in x``, ``tau_mem dv/dt = (v_leak - v) + r I``; discretised by
-    :mod:`neuromorph.networks.discretize` as ``I <- a_syn I + g_syn x`` and
+    :mod:`neuromorph.primitives.discretize` as ``I <- a_syn I + g_syn x`` and
     ``v <- a_mem v + g_mem I + b_mem`` (the membrane sees the new current, as in CubaLIF).
     """
 

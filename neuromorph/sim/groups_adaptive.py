@@ -16,12 +16,12 @@ the update matrix, and it is not frozen during refractoriness.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, LIFGroup
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class AdaptiveLIFGroup(LIFGroup):
         M = torch.zeros(C + 2, C + 4, dtype=torch.float64)
         M[: C + 1, : C + 1] = lif[:, : C + 1]
         M[: C + 1, C + 2:] = lif[:, C + 1:]
-        a = math.exp(-dt / self.tau_threshold)
+        a = exact_decay(self.tau_threshold, dt, name="tau_threshold")
         M[C + 1, C + 1] = a
         M[C + 1, C + 3] = (1.0 - a) * self.v_threshold
         return M

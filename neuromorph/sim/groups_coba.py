@@ -17,11 +17,11 @@ for the ``g_k``; ``v`` sees the conductances at the start of the step)::
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import torch
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, NeuronGroup
 from neuromorph.sim.propagators import coba_matrix
 
@@ -60,7 +60,7 @@ class COBALIFGroup(NeuronGroup):
         chs = list(self.channels.values())
         scale = 1.0 / self.g_leak if self.g_leak is not None else 1.0
         A = coba_matrix(self.v_rest, self.r_m, [c.e_rev for c in chs], scale)  # type: ignore[misc]
-        decay = torch.tensor([math.exp(-net.dt / c.tau) for c in chs], dtype=torch.float64)
+        decay = torch.tensor([exact_decay(c.tau, net.dt) for c in chs], dtype=torch.float64)
         kw = dict(device=net.device, dtype=net.dtype)
         self.A, self.decay = A.to(**kw), decay[:, None].to(**kw)
         self.Z = torch.empty(2, self.n, **kw)

@@ -27,11 +27,11 @@ from the state at the start of the step; the conductances decay exactly.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import torch
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, NeuronGroup
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class HHGroup(NeuronGroup):
     def _build_model(self, net: Network) -> None:
         kw = dict(device=net.device, dtype=net.dtype)
         chs = list(self.channels.values())
-        self.decay = torch.tensor([math.exp(-net.dt / c.tau) for c in chs],
+        self.decay = torch.tensor([exact_decay(c.tau, net.dt) for c in chs],
                                   dtype=torch.float64)[:, None].to(**kw)
         self.e_rev = torch.tensor([c.e_rev for c in chs], dtype=torch.float64)[:, None].to(**kw)
         self._decay, self._erev = self.ops.view(self.decay), self.ops.view(self.e_rev)

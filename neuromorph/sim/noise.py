@@ -22,10 +22,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import NeuronGroup
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def ou_stationary_variance(sigma: float, tau: float, dt: float | None = None) ->
     """
     if dt is None:
         return sigma * sigma / 2.0
-    a = np.exp(-dt / tau)
+    a = exact_decay(tau, dt)
     return float(sigma * sigma * (dt / tau) / (1.0 - a * a))
 
 

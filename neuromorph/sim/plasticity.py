@@ -25,7 +25,6 @@ Within a step the pre pathways run before the post pathways (Brian2 orders them 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.events_cpu import RowIndex, STDPPathway, csr_ranges
 
 if TYPE_CHECKING:
@@ -164,8 +164,8 @@ class STDPState:
         self.pre_s = torch.zeros(proj.source_group.n, **kw)
         self.post_s = torch.zeros(proj.target_group.n, **kw)
         self.g_pre = self.g_post = 1.0
-        self.dec_pre = math.exp(-net.dt / rule.tau_pre)
-        self.dec_post = math.exp(-net.dt / rule.tau_post)
+        self.dec_pre = exact_decay(rule.tau_pre, net.dt, name="tau_pre")
+        self.dec_post = exact_decay(rule.tau_post, net.dt, name="tau_post")
         self.mult = rule.bounds == "multiplicative"
         self.nearest = rule.pairing == "nearest"
         self.numpy = self.ops.name == "numpy"

@@ -30,7 +30,6 @@ pair rule runs on the fused event kernels instead.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.plasticity import (
     BOUNDS,
     PAIRINGS,
@@ -180,7 +180,7 @@ class _EventRuleState:
         self.tr: dict[str, Any] = {k: t.numpy() for k, t in self.traces.items()} \
             if self.numpy else self.traces
         self.w: Any = proj.w_full.numpy() if self.numpy else proj.w_full
-        self.decays = {k: math.exp(-net.dt / tau) for k, (_, tau) in taus.items()}
+        self.decays = {k: exact_decay(tau, net.dt, name=k) for k, (_, tau) in taus.items()}
 
     def decay(self) -> None:
         for k, tr in self.tr.items():
@@ -260,7 +260,7 @@ class RewardSTDPState(_EventRuleState):
         self.stored = torch.zeros(proj.nnz, dtype=net.dtype, device=self.traces["r"].device)
         self._e: Any = self.stored.numpy() if self.numpy else self.stored
         self.gain = 1.0
-        self.d_e = math.exp(-net.dt / rule.tau_e)
+        self.d_e = exact_decay(rule.tau_e, net.dt, name="tau_e")
 
     @property
     def eligibility(self) -> Tensor:

@@ -17,16 +17,17 @@ Exact propagator of the current-based LIF with exponential channels (Brian2 ``me
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
+from neuromorph.primitives.discretize import decay, exact_decay
+
 
 def exp_kernel_gain(tau_k: float, tau_m: float, dt: float) -> float:
     """``P_k``: v(dt) caused by a unit channel value at t = 0 (v, I start at zero, v_rest = 0)."""
-    a_m, a_k = math.exp(-dt / tau_m), math.exp(-dt / tau_k)
+    a_m, a_k = exact_decay(tau_m, dt, name="tau_m"), exact_decay(tau_k, dt, name="tau_k")
     if abs(tau_k - tau_m) <= 1e-12 * max(tau_k, tau_m):
         return dt / tau_m * a_m
     return tau_k / (tau_k - tau_m) * (a_k - a_m)
@@ -39,11 +40,11 @@ def lif_matrix(
     """``M`` ``[C+1, C+3]`` (float64) of the exact LIF step on ``X = [v, x_1..x_C, I, 1]``."""
     C = len(taus)
     M = torch.zeros(C + 1, C + 3, dtype=torch.float64)
-    a_m = math.exp(-dt / tau_m)
+    a_m = exact_decay(tau_m, dt, name="tau_m")
     M[0, 0] = a_m
     for k, (tau, s) in enumerate(zip(taus, scales, strict=True)):
         M[0, 1 + k] = s * exp_kernel_gain(tau, tau_m, dt)
-        M[1 + k, 1 + k] = math.exp(-dt / tau)
+        M[1 + k, 1 + k] = exact_decay(tau, dt, name="tau_k")
     M[0, C + 1] = (1.0 - a_m) * r_m
     M[0, C + 2] = (1.0 - a_m) * v_rest
     return M
@@ -89,7 +90,7 @@ def izhikevich_matrix(
     M[0, C + 2] = dt * r_m
     M[0, C + 3] = dt * IZH_K0
     for k, tau in enumerate(taus):
-        M[1 + k, 1 + k] = 1.0 - dt / tau
+        M[1 + k, 1 + k] = decay(tau, dt, "euler", name="tau_k")
     M[C + 1, 0] = dt * a * b
     M[C + 1, C + 1] = 1.0 - dt * a
     return M

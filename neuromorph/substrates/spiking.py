@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 from neuromorph.access import Access
-from neuromorph.networks.discretize import tau_from_decay
 from neuromorph.networks.neurons import LIF
 from neuromorph.networks.stack import Transform
+from neuromorph.primitives.discretize import tau_from_decay
 
 
 class SpikingRate(Transform):

@@ -7,13 +7,6 @@ import math
 import pytest
 import torch
 
-from neuromorph.networks.discretize import (
-    decay,
-    integrator_gain,
-    leaky_coefficients,
-    synapse_coefficients,
-    tau_from_decay,
-)
 from neuromorph.networks.neurons import (
     ALIF,
     IF,
@@ -24,6 +17,13 @@ from neuromorph.networks.neurons import (
     LIFState,
     lif_step,
     make_neuron,
+)
+from neuromorph.primitives.discretize import (
+    decay,
+    integrator_gain,
+    leaky_coefficients,
+    synapse_coefficients,
+    tau_from_decay,
 )
 
 

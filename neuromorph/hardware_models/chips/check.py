@@ -18,7 +18,7 @@ from torch import nn
 from neuromorph.hardware_models.chips.catalog import get_chip
 from neuromorph.hardware_models.chips.spec import ChipSpec, Violation
 from neuromorph.hardware_models.chips.view import LayerView, layer_views
-from neuromorph.networks.discretize import decay
+from neuromorph.primitives.discretize import decay
 
 Views = list[LayerView]
 

@@ -1,7 +1,7 @@
 """``quantize(network, chip) -> IntegerNetwork``: the network as the chip represents it.
 
 Each dense spiking layer is first reduced to its per-step float dynamics (:class:`FloatLayer`,
-computed through :mod:`neuromorph.networks.discretize`, the one discretisation):
+computed through :mod:`neuromorph.primitives.discretize`, the one discretisation):
 
     i[t] = a_syn i[t-1] + W_eff s_in[t]          (CuBa; a_syn = 0 for LIF / IF / LI)
     v[t] = a_mem v[t-1] + i[t] + bias_v          spike when v > theta
@@ -29,7 +29,7 @@ from neuromorph.hardware_models.chips.catalog import get_chip
 from neuromorph.hardware_models.chips.integer import IntegerNetwork
 from neuromorph.hardware_models.chips.spec import ChipSpec
 from neuromorph.hardware_models.chips.view import LayerView, layer_views
-from neuromorph.networks.discretize import leaky_coefficients, synapse_coefficients
+from neuromorph.primitives.discretize import leaky_coefficients, synapse_coefficients
 
 F64 = torch.float64
 

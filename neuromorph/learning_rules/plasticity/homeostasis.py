@@ -36,7 +36,8 @@ from neuromorph.access import Access
 from neuromorph.learning_rules.base import LearningRule
 from neuromorph.learning_rules.plasticity.interface import PlasticityRule, State
 from neuromorph.learning_rules.plasticity.stdp import PairTraces, pair_terms
-from neuromorph.learning_rules.plasticity.traces import decay_per_step, outer_sum
+from neuromorph.learning_rules.plasticity.traces import outer_sum
+from neuromorph.primitives.discretize import exact_decay
 
 
 class AdaptiveThreshold(LearningRule):
@@ -53,7 +54,7 @@ class AdaptiveThreshold(LearningRule):
         if theta_plus < 0:
             raise ValueError(f"AdaptiveThreshold: theta_plus must be >= 0, got {theta_plus}")
         self.theta_plus, self.theta_rest = float(theta_plus), float(theta_rest)
-        self.decay = decay_per_step(tau_theta, dt)
+        self.decay = exact_decay(tau_theta, dt)
 
     def step(self, spikes: Tensor, theta: Tensor) -> Tensor:
         """One step: ``spikes [B, n]`` (or ``[n]``) -> the new ``theta [n]``."""
@@ -196,7 +197,7 @@ class AstrocyteModulation(PlasticityRule):
             raise ValueError(f"AstrocyteModulation needs w_max > w_min, got [{w_min}, {w_max}]")
         self.target, self.tau_astro = float(target), float(tau_astro)
         self.a_plus, self.a_minus = float(a_plus), float(a_minus)
-        self.d_pre, self.d_post = decay_per_step(tau_plus, dt), decay_per_step(tau_minus, dt)
+        self.d_pre, self.d_post = exact_decay(tau_plus, dt), exact_decay(tau_minus, dt)
         self.w_min, self.w_max = float(w_min), float(w_max)
 
     @property

@@ -36,11 +36,11 @@ from torch import Tensor
 from neuromorph.learning_rules.plasticity.interface import PlasticityRule, State
 from neuromorph.learning_rules.plasticity.traces import (
     before,
-    decay_per_step,
     outer_sum,
     reverse_filter,
     spike_trace,
 )
+from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.plasticity import BOUNDS, STDP
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletParams, TripletSTDPRule
 
@@ -100,8 +100,8 @@ class PairSTDP(PlasticityRule):
             raise ValueError("PairSTDP: pass either an engine STDP spec or its keywords, not both")
         self.stdp = rule if rule is not None else STDP(**stdp)
         self.dt = float(dt)
-        self.d_pre = decay_per_step(self.stdp.tau_pre, self.dt)
-        self.d_post = decay_per_step(self.stdp.tau_post, self.dt)
+        self.d_pre = exact_decay(self.stdp.tau_pre, self.dt)
+        self.d_post = exact_decay(self.stdp.tau_post, self.dt)
 
     def engine_rule(self) -> STDP:
         """The engine's spec: ``net.connect(..., plasticity=rule.engine_rule())``."""
@@ -155,7 +155,7 @@ class TripletSTDP(PlasticityRule):
         self.params, self.dt, self.interaction = params, float(dt), interaction
         self.w_min, self.w_max, self.bounds_mode = float(w_min), float(w_max), bounds
         p = params
-        self.decays = tuple(decay_per_step(t, self.dt)
+        self.decays = tuple(exact_decay(t, self.dt)
                             for t in (p.tau_plus, p.tau_x, p.tau_minus, p.tau_y))
 
     @property
@@ -226,8 +226,8 @@ class RewardSTDP(PlasticityRule):
         _check_bounds("RewardSTDP", w_min, w_max, bounds)
         self.taus = (float(tau_plus), float(tau_minus), float(tau_e))
         self.dt, self.a_plus, self.a_minus = float(dt), float(a_plus), float(a_minus)
-        self.d_pre, self.d_post = decay_per_step(tau_plus, dt), decay_per_step(tau_minus, dt)
-        self.d_e = decay_per_step(tau_e, dt)
+        self.d_pre, self.d_post = exact_decay(tau_plus, dt), exact_decay(tau_minus, dt)
+        self.d_e = exact_decay(tau_e, dt)
         self.w_min, self.w_max, self.bounds_mode = float(w_min), float(w_max), bounds
 
     @property

@@ -22,13 +22,6 @@ import torch
 from torch import Tensor
 
 
-def decay_per_step(tau: float, dt: float) -> float:
-    """``exp(-dt / tau)`` (``tau = inf`` gives 1: no decay)."""
-    if not (tau > 0 and dt > 0):
-        raise ValueError(f"need tau > 0 and dt > 0 (seconds), got tau={tau}, dt={dt}")
-    return math.exp(-dt / tau)
-
-
 def _steps(T: int, like: Tensor) -> Tensor:
     shape = (T,) + (1,) * (like.dim() - 1)
     return torch.arange(T, dtype=torch.float64, device=like.device).view(shape)
@@ -84,4 +77,4 @@ def outer_sum(post: Tensor, pre: Tensor) -> Tensor:
     return post.reshape(-1, post.shape[-1]).T @ pre.reshape(-1, pre.shape[-1])
 
 
-__all__ = ["before", "decay_per_step", "outer_sum", "reverse_filter", "spike_trace"]
+__all__ = ["before", "outer_sum", "reverse_filter", "spike_trace"]

@@ -5,7 +5,7 @@ adaptation variable ``a`` that each spike raises and that decays with ``tau_adap
 
     tau_adapt da/dt = -a + S(t),     effective threshold  theta(t) = v_threshold + beta_adapt a
 
-Per step (``alpha``, ``rho`` from :mod:`neuromorph.networks.discretize`):
+Per step (``alpha``, ``rho`` from :mod:`neuromorph.primitives.discretize`):
 
     h[t] = alpha v[t-1] + gain I[t] + bias
     s[t] = Heaviside(h[t] - theta[t]),   theta[t] = v_threshold + beta_adapt a[t-1]
@@ -23,8 +23,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from neuromorph.networks.discretize import decay, leaky_coefficients
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.primitives.discretize import decay, leaky_coefficients
 from neuromorph.sim.kernels.reference import lif_step_reference
 
 Num = float | Tensor

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale
-from neuromorph.networks.discretize import check_dt, check_method
+from neuromorph.primitives.discretize import check_dt, check_method
 from neuromorph.sim.kernels import BACKENDS
 from neuromorph.sim.kernels.reference import check_reset
 

@@ -5,7 +5,7 @@ Continuous time (SI units; ``tau_syn``, ``tau_mem`` in s):
     tau_syn dI/dt = -I + w_in x
     tau_mem dv/dt = (v_leak - v) + r I,    spike when v > v_threshold, then reset
 
-Discretised (:mod:`neuromorph.networks.discretize`) as ``I <- alpha_syn I + g_syn x`` and
+Discretised (:mod:`neuromorph.primitives.discretize`) as ``I <- alpha_syn I + g_syn x`` and
 ``v <- alpha_mem v + g_mem I + b_mem`` (the membrane uses the *new* current, as snnTorch does).
 The kernels integrate the scaled current ``i_k = g_mem I + b_mem`` (exact rewrite), so the
 state handed in and out is the physical current ``I``.
@@ -25,12 +25,12 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-from neuromorph.networks.discretize import (
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.primitives.discretize import (
     leaky_coefficients,
     synapse_coefficients,
     tau_from_decay,
 )
-from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.sim.kernels import cuba_lif_multistep
 
 Num = float | Tensor

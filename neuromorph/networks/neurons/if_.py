@@ -9,8 +9,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from neuromorph.networks.discretize import integrator_gain
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.primitives.discretize import integrator_gain
 from neuromorph.sim.kernels import if_multistep
 
 Num = float | Tensor

@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-from neuromorph.networks.discretize import leaky_coefficients
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.primitives.discretize import leaky_coefficients
 from neuromorph.sim.kernels.cpu_scan import linear_scan
 
 Num = float | Tensor
@@ -68,7 +68,7 @@ class LI(NeuronBase):
     @classmethod
     def from_snntorch(cls, beta: float, shape: Shape = None) -> LI:
         """snnTorch ``Leaky(beta, reset_mechanism='none')`` membrane as a readout."""
-        from neuromorph.networks.discretize import tau_from_decay
+        from neuromorph.primitives.discretize import tau_from_decay
 
         tau = tau_from_decay(beta, 1.0)
         return cls(shape, dt=1.0, tau=tau, r=tau)

@@ -4,7 +4,7 @@ Continuous time (SI units: ``tau`` in s, ``v`` in V, ``r`` in ohm, ``I`` in A):
 
     tau dv/dt = (v_leak - v) + r I,    spike when v > v_threshold, then reset
 
-Discretised with step ``dt`` by :mod:`neuromorph.networks.discretize`
+Discretised with step ``dt`` by :mod:`neuromorph.primitives.discretize`
 (``v <- alpha v + gain I + bias``), then run by the multi-step kernels of
 :mod:`neuromorph.sim.kernels` (see there for the reset variants and their exact equations).
 
@@ -25,8 +25,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from neuromorph.networks.discretize import leaky_coefficients, tau_from_decay
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.primitives.discretize import leaky_coefficients, tau_from_decay
 from neuromorph.sim.kernels import lif_multistep
 from neuromorph.sim.kernels.reference import lif_step_reference
 

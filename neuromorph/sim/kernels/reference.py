@@ -5,7 +5,7 @@ and gradients w.r.t. ``x``, ``v0`` (``i0``), ``alpha`` (``alpha_syn``, ``alpha_m
 
 Shapes: ``x`` is ``[T, B, N]``; ``v0``/``i0`` are ``[B, N]``; ``alpha*``/``theta`` are ``[N]``
 (per neuron). The input ``x`` already contains the gain ``r dt / tau`` and the leak bias
-``(1 - alpha) v_leak`` (folded in by the caller, see :mod:`neuromorph.networks.discretize`).
+``(1 - alpha) v_leak`` (folded in by the caller, see :mod:`neuromorph.primitives.discretize`).
 
 LIF dynamics per step ``t`` (dimensionless discrete time; ``v`` in volts if ``x`` is):
 

@@ -85,6 +85,13 @@ def decay(tau: Num, dt: float, method: str = "euler", *, name: str = "tau") -> N
     return _decay_pair(tau, dt, method, name)[0]
 
 
+def exact_decay(tau: Num, dt: float, *, name: str = "tau") -> Num:
+    """``exp(-dt / tau)``: the decay of ``dx/dt = -x / tau`` over one step ``dt`` (seconds), exact
+    for any ``dt``; ``tau = inf`` gives 1 (no decay). The engine's groups, channels, traces and
+    plasticity use it. Raises ``ValueError`` for a non-positive ``tau`` or ``dt``."""
+    return decay(tau, dt, "exact", name=name)
+
+
 def tau_from_decay(alpha: float, dt: float = 1.0, method: str = "euler") -> float:
     """The ``tau`` that gives decay ``alpha`` (inverse of :func:`decay`), e.g. snnTorch's beta."""
     check_method(method)
@@ -126,6 +133,7 @@ __all__ = [
     "check_dt",
     "check_method",
     "decay",
+    "exact_decay",
     "integrator_gain",
     "leaky_coefficients",
     "synapse_coefficients",
