@@ -56,9 +56,8 @@ class CellResult:
         return asdict(self)
 
 
-def _epochs(entry: RuleEntry, s: CellSettings) -> int:
-    base = entry.epochs_full if (s.full and entry.epochs_full) else entry.epochs
-    return max(1, int(round(base * s.budget)))
+def _epochs(entry: RuleEntry, substrate: str, s: CellSettings) -> int:
+    return max(1, int(round(entry.epochs_on(substrate, s.full) * s.budget)))
 
 
 def _train(rule: LearningRule, opt, task: MatrixTask, entry: RuleEntry, epochs: int,
@@ -110,7 +109,7 @@ def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings) -> Cell
     try:
         gen = seeded(seed + 17)
         t0 = time.perf_counter()
-        peak = _train(rule, opt, task, entry, _epochs(entry, s), gen)
+        peak = _train(rule, opt, task, entry, _epochs(entry, substrate, s), gen)
         out.seconds = time.perf_counter() - t0
         out.queries = float(net.physical_queries())
         out.peak_mib = peak / MIB
@@ -120,7 +119,7 @@ def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings) -> Cell
         for stage in net.layers:
             stage.transform.perturb(s.drift, drift_gen)
         out.drift_accuracy = rule.accuracy(task.x_test, task.y_test)
-        retrain = max(1, int(round(_epochs(entry, s) * s.retrain_fraction)))
+        retrain = max(1, int(round(_epochs(entry, substrate, s) * s.retrain_fraction)))
         _train(rule, opt, task, entry, retrain, gen)
         out.retrained_accuracy = rule.accuracy(task.x_test, task.y_test)
     except AccessError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -47,7 +47,9 @@ class RuleEntry:
     ``build(net, ctx)`` returns the rule (raising :class:`~neuromorph.access.AccessError` when
     the substrate offers too little). ``optimizer=None`` marks an explicit-update rule.
     ``epochs`` passes over the training set in minibatches of ``batch_size``;
-    ``epochs_full`` is the ``preset=full`` budget.
+    ``epochs_full`` is the ``preset=full`` budget. ``slow_substrates`` maps a substrate
+    whose measurements are expensive (an ODE per sample, an integer chip loop) to the epochs
+    the default preset spends there instead (``preset=full`` always uses ``epochs_full``).
     """
 
     name: str
@@ -58,6 +60,13 @@ class RuleEntry:
     batch_size: int = 64
     epochs_full: int | None = None
     note: str = ""
+    slow_substrates: dict[str, int] = field(default_factory=dict)
+
+    def epochs_on(self, substrate: str, full: bool) -> int:
+        """The budget on ``substrate`` (the one place the per-substrate rule is decided)."""
+        if full:
+            return self.epochs_full or self.epochs
+        return self.slow_substrates.get(substrate, self.epochs)
 
 
 def all_entries() -> dict[str, RuleEntry]:

@@ -12,7 +12,7 @@ ENTRIES = [
               note="dual propagation: dyadic neurons, one forward + one backward sweep "
                    "(elementwise substrates only)"),
     RuleEntry("eqprop", lambda net, ctx: EquilibriumPropagation(net, beta=0.5),
-              lr=3e-3, epochs=15, epochs_full=60,
+              lr=3e-3, epochs=15, epochs_full=60, slow_substrates={"loihi_int": 4},
               note="equilibrium propagation, symmetric nudging (elementwise substrates only)"),
     RuleEntry("counter_current", lambda net, ctx: CounterCurrent(net, seed=ctx.seed),
               lr=1e-2, epochs=30, epochs_full=60,

@@ -14,6 +14,7 @@ from neuromorph.learning_rules.collaborative_ff import CollaborativeFF
 from neuromorph.learning_rules.forward_forward import ForwardForward
 from neuromorph.learning_rules.phyll import PhyLL
 
+SLOW = {"acoustic": 20, "loihi_int": 20, "microwave": 20}  # default preset only
 FF_THRESHOLD = 2.0  # mean squared activity separating positive from negative data
 
 ENTRIES = [
@@ -22,9 +23,9 @@ ENTRIES = [
               lr=3e-3, epochs=30, epochs_full=60,
               note="PhyLL: cos(|W f|, p) goodness, layer by layer, forward-only"),
     RuleEntry("ff", lambda net, ctx: ForwardForward(net, FF_THRESHOLD, seed=ctx.seed),
-              lr=1e-2, epochs=60, epochs_full=120,
+              lr=1e-2, epochs=60, epochs_full=120, slow_substrates=SLOW,
               note="Hinton FF: relu(W f/rms f), mean-square goodness, forward-only"),
     RuleEntry("cff", lambda net, ctx: CollaborativeFF(net, FF_THRESHOLD, seed=ctx.seed),
-              lr=1e-2, epochs=60, epochs_full=120,
+              lr=1e-2, epochs=60, epochs_full=120, slow_substrates=SLOW,
               note="collaborative FF: each layer's loss sees the summed goodness"),
 ]
