@@ -43,9 +43,10 @@ class OpCount:
 
     def matrix(self, x: Tensor, fan_out: int, spiking: bool, copies: int = 1) -> None:
         """Count ``x [..., fan_in]`` read by a ``fan_in x fan_out`` matrix: ``nnz(x) fan_out``
-        synops when ``spiking`` (binary events), else ``numel(x) fan_out`` MACs. ``copies``
-        counts the same read through several matrices of that width."""
-        if spiking:
+        synops when ``spiking`` and ``x`` holds binary events, else ``numel(x) fan_out`` MACs
+        (a real-valued input to a spiking model's matrix is dense work). ``copies`` counts the
+        same read through several matrices of that width."""
+        if spiking and bool(((x == 0) | (x == 1)).all()):
             self.synops += copies * float(torch.count_nonzero(x)) * fan_out
         else:
             self.macs += copies * float(x.numel()) * fan_out
@@ -60,17 +61,18 @@ class SequenceActivation(nn.Module):
 
     Spiking: ``v_t = beta v_{t-1} + I_t``, spike ``s_t = H(v_t - 1)``, ``v_t -= s_t``, with
     ``beta = exp(-1 / tau_steps)`` (:class:`~neuromorph.networks.neurons.LIF` at ``dt = 1``,
-    ``r = tau``: unit gain), surrogate gradient ``surrogate``. Twin: ``relu(I_t)``.
+    ``r = tau``: unit gain), surrogate gradient ``surrogate`` of width ``scale`` (its default
+    when None). Twin: ``relu(I_t)``.
     """
 
     def __init__(self, spiking: bool, tau_steps: float = 2.0,
-                 surrogate: str = "fast_sigmoid") -> None:
+                 surrogate: str = "fast_sigmoid", scale: float | None = None) -> None:
         super().__init__()
         if tau_steps < 1.0:
             raise ValueError(f"tau_steps = {tau_steps} must be >= 1 step (Euler stability)")
         self.spiking = spiking
         self.neuron = (LIF(dt=1.0, tau=tau_steps, r=tau_steps, surrogate=surrogate,
-                           reset="subtract") if spiking else None)
+                           scale=scale, reset="subtract") if spiking else None)
 
     def forward(self, x: Tensor, ops: OpCount | None = None) -> Tensor:
         """``x [T, B, *F]`` input current -> spikes (or ReLU) of the same shape."""

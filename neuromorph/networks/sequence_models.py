@@ -7,6 +7,8 @@ non-spiking twin (same weights' shapes, LIF replaced by ReLU).
 
 - ``task="classify"``: real input ``x [T, B, n_in]`` -> ``act(W_in x)`` (real input: MACs in
   both forms) -> blocks -> ``W_out`` per step; the class logits are the mean over steps.
+  ``analog_input=True`` drops that ``act``: the first block receives the real current ``W_in x``
+  (its first matrix then counts MACs, see :meth:`OpCount.matrix`).
 - ``task="lm"``: tokens ``[T, B]`` -> embedding row (a one-hot token is one event: ``d``
   operations, counted as synops when spiking and MACs in the twin) -> ``act`` -> blocks ->
   ``W_out`` per step: next-token logits ``[T, B, vocab]``.
@@ -35,7 +37,9 @@ class SequenceModel(nn.Module):
 
     def __init__(self, kind: str, task: Task, n_in: int, n_out: int, *, d: int = 64,
                  d_ffn: int = 128, n_blocks: int = 1, spiking: bool = True,
-                 tau_steps: float = 2.0, seed: int = 0, **block_options: Any) -> None:
+                 tau_steps: float = 2.0, surrogate: str = "fast_sigmoid",
+                 scale: float | None = None, analog_input: bool = False, seed: int = 0,
+                 **block_options: Any) -> None:
         super().__init__()
         if kind not in BLOCKS:
             raise ValueError(f"unknown block {kind!r}; choose one of {sorted(BLOCKS)}")
@@ -51,10 +55,13 @@ class SequenceModel(nn.Module):
             w = self.input.weight
             w.copy_(torch.randn(w.shape, generator=gen) if task == "lm"
                     else (torch.rand(w.shape, generator=gen) * 2 - 1) * n_in ** -0.5 * 2)
-        self.input_act = SequenceActivation(spiking, tau_steps)
+        if analog_input and task != "classify":
+            raise ValueError("analog_input applies to task='classify' (real-valued samples)")
+        self.input_act = (None if analog_input
+                          else SequenceActivation(spiking, tau_steps, surrogate, scale))
         self.blocks = nn.ModuleList(
-            BLOCKS[kind](d, d_ffn, spiking=spiking, tau_steps=tau_steps, generator=gen,
-                         **block_options) for _ in range(n_blocks))
+            BLOCKS[kind](d, d_ffn, spiking=spiking, tau_steps=tau_steps, surrogate=surrogate,
+                         scale=scale, generator=gen, **block_options) for _ in range(n_blocks))
         self.readout = nn.Linear(d, n_out)
 
     def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool = False
@@ -74,7 +81,9 @@ class SequenceModel(nn.Module):
             ops.matrix(x, self.d, spiking=False)  # real-valued samples: MACs in both forms
         if ops is not None:
             ops.samples += x.shape[1]
-        h = self.input_act(self.input(x), ops)
+        h = self.input(x)
+        if self.input_act is not None:
+            h = self.input_act(h, ops)
         for block in self.blocks:
             h = block(h, ops, recurrent=recurrent)
         if ops is not None:

@@ -108,7 +108,8 @@ class LMUBlock(nn.Module):
 
     def __init__(self, d: int, d_ffn: int, *, spiking: bool, d_u: int = 8, order: int = 8,
                  theta_steps: float = 40.0, tau_steps: float = 2.0,
-                 surrogate: str = "fast_sigmoid", generator: torch.Generator | None = None,
+                 surrogate: str = "fast_sigmoid", scale: float | None = None,
+                 generator: torch.Generator | None = None,
                  memory_gain: float = 4.0) -> None:
         super().__init__()
         if min(d, d_ffn, d_u, order) < 1:
@@ -128,7 +129,7 @@ class LMUBlock(nn.Module):
             with torch.no_grad():
                 layer.weight.uniform_(-bound, bound, generator=gen)
         self.gain = nn.Parameter(torch.full((d_u, order), float(memory_gain)))
-        self.act = nn.ModuleList(SequenceActivation(spiking, tau_steps, surrogate)
+        self.act = nn.ModuleList(SequenceActivation(spiking, tau_steps, surrogate, scale)
                                  for _ in range(5))
 
     def _read(self, x: Tensor, name: str, ops: OpCount | None) -> Tensor:

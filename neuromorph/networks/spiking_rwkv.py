@@ -83,7 +83,8 @@ class RWKVBlock(nn.Module):
     """One RWKV block (time + channel mixing) of width ``d``, hidden width ``d_ffn``."""
 
     def __init__(self, d: int, d_ffn: int, *, spiking: bool, tau_steps: float = 2.0,
-                 surrogate: str = "fast_sigmoid", generator: torch.Generator | None = None
+                 surrogate: str = "fast_sigmoid", scale: float | None = None,
+                 generator: torch.Generator | None = None
                  ) -> None:
         super().__init__()
         if d < 1 or d_ffn < 1:
@@ -103,7 +104,7 @@ class RWKVBlock(nn.Module):
         self.mu = nn.Parameter(0.5 + 0.4 * (ramp[None].repeat(5, 1) - 0.5))  # k v r k' r'
         self.w_log = nn.Parameter(torch.log(torch.linspace(0.05, 1.0, d)))  # decays e^-w
         self.u = nn.Parameter(torch.full((d,), 0.5))
-        self.act = nn.ModuleList(SequenceActivation(spiking, tau_steps, surrogate)
+        self.act = nn.ModuleList(SequenceActivation(spiking, tau_steps, surrogate, scale)
                                  for _ in range(4))
 
     def _mixed(self, x: Tensor, xs: Tensor, row: int, name: str, ops: OpCount | None) -> Tensor:
