@@ -31,6 +31,7 @@ EXPERIMENTS: dict[str, str] = {
     "deploy-digits": "neuromorph.experiments.deploy_digits",
     "snn-timesteps": "neuromorph.experiments.snn_timesteps",
     "snn-attack": "neuromorph.experiments.snn_attack",
+    "spiking-seq": "neuromorph.experiments.spiking_seq",
     "oja-pca": "neuromorph.experiments.oja_pca",
     "bcm-selectivity": "neuromorph.experiments.bcm_selectivity",
     "stdp-window": "neuromorph.experiments.stdp_window",
