@@ -1,7 +1,7 @@
 """CUBA benchmark (Brette et al. 2007, Brian2's example): neuromorph against Brian2, same run.
 
 4000 LIF neurons (3200 E / 800 I, p = 0.02), 1 s of biological time, dt = 0.1 ms. Brian2 runs
-its own CUBA example script (:func:`neuromorph.sim.brian2_reference.cuba_brian2`, drawing its
+its own CUBA example script (:func:`brian2_reference.cuba_brian2` in this folder, drawing its
 own synapses and initial voltages, or ours with ``--same-synapses``) with its numpy and cython
 runtimes. Every case runs in a fresh
 subprocess (clean peak memory); the repeats are interleaved so that load from other jobs on a
@@ -130,8 +130,9 @@ def _ours(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _brian2(args: argparse.Namespace) -> dict[str, Any]:
+    from brian2_reference import cuba_brian2
+
     from neuromorph.sim.brian2_bridge import set_target
-    from neuromorph.sim.brian2_reference import cuba_brian2
 
     target = args.impl.split("-")[1]
     set_target(target, cache_dir=args.cache_dir)

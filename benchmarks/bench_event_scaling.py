@@ -95,8 +95,9 @@ def _ours(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _brian2(args: argparse.Namespace) -> dict[str, Any]:
+    from brian2_reference import cuba_brian2
+
     from neuromorph.sim.brian2_bridge import set_target
-    from neuromorph.sim.brian2_reference import cuba_brian2
 
     set_target("cython", cache_dir=args.cache_dir)
     net, _ = build_cuba(args.n, seed=args.seed, indegree=INDEGREE)

@@ -72,8 +72,9 @@ def _ours(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _brian2(args: argparse.Namespace) -> dict[str, Any]:
+    from brian2_reference import song2000_brian2
+
     from neuromorph.sim.brian2_bridge import set_target
-    from neuromorph.sim.brian2_reference import song2000_brian2
 
     target = args.worker.split("-")[1]
     set_target(target, cache_dir=args.cache_dir)

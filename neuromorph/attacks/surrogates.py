@@ -32,9 +32,9 @@ from contextlib import contextmanager
 import torch
 from torch import Tensor, nn
 
-from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale
 from neuromorph.networks.neurons import IF, LI, LIF, NeuronBase
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+from neuromorph.primitives.spike import get_surrogate, resolve_scale
 
 __all__ = [
     "logistic_scale",

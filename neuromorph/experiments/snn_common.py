@@ -22,8 +22,8 @@ from neuromorph.data.poisson_digits import minibatches
 from neuromorph.experiments.config import ExperimentConfig
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.learning_rules.spike_losses import get_loss, predict, rate_regularizer
-from neuromorph.learning_rules.surrogate import get_surrogate
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+from neuromorph.primitives.spike import get_surrogate
 
 Readout = Literal["mean_membrane", "max_membrane", "spike_count"]
 Neuron = Literal["lif", "cuba_lif"]

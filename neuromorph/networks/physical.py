@@ -12,12 +12,15 @@ backprop, or the PAT estimator (physical forward, twin backward).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from neuromorph.access import Access
-from neuromorph.hardware_models.base import PhysicalSystem
+
+if TYPE_CHECKING:  # the layer only drives a system; hardware_models sits above networks
+    from neuromorph.hardware_models.base import PhysicalSystem
 
 Physics = Callable[[Tensor], Tensor]
 

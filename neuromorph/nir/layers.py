@@ -28,13 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale, spike
 from neuromorph.networks.neurons import NeuronBase, NeuronOutput
 from neuromorph.primitives.discretize import (
     integrator_gain,
     leaky_coefficients,
     synapse_coefficients,
 )
+from neuromorph.primitives.spike import get_surrogate, resolve_scale, spike
 from neuromorph.sim.kernels.cpu_scan import linear_scan
 
 

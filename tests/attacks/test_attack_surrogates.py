@@ -15,8 +15,8 @@ from neuromorph.attacks import (
     use_potential_dependent_surrogate,
     use_surrogate,
 )
-from neuromorph.learning_rules.surrogate import surrogate_grad
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+from neuromorph.primitives.spike import surrogate_grad
 
 DT, TAU = 1e-3, 20e-3
 

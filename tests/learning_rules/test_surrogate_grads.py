@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from neuromorph.learning_rules.surrogate import (
+from neuromorph.primitives.spike import (
     SURROGATES,
     SpikeFunction,
     get_surrogate,

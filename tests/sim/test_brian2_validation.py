@@ -1,13 +1,16 @@
 """Validation of the event-driven engine against Brian2 (the real peer), issue 4.
 
 Our networks run beside their Brian2 twins: built by :func:`to_brian2` (the bridge) and by the
-hand-written Brian2 examples of :mod:`neuromorph.sim.brian2_reference`, fed identical input
+hand-written Brian2 examples of ``benchmarks/brian2_reference.py``, fed identical input
 spikes (pre-drawn, or the Poisson spikes our run drew, replayed). Brian2 runs its numpy runtime
 in float64; we run float64 where spike-for-spike equality is checked and our default float32
 where statistics are compared.
 """
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -35,7 +38,10 @@ from neuromorph.sim import (  # noqa: E402
     fixed_probability,
 )
 from neuromorph.sim.brian2_bridge import poisson_spike_times, to_brian2  # noqa: E402
-from neuromorph.sim.brian2_reference import (  # noqa: E402
+
+# the hand-written Brian2 scripts live beside the benchmarks that time them (not in the package)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from brian2_reference import (  # noqa: E402
     cuba_brian2,
     driven_lif_brian2,
     song2000_brian2,

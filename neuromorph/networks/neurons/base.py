@@ -15,8 +15,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale
 from neuromorph.primitives.discretize import check_dt, check_method
+from neuromorph.primitives.spike import get_surrogate, resolve_scale
 from neuromorph.sim.kernels import BACKENDS
 from neuromorph.sim.kernels.reference import check_reset
 

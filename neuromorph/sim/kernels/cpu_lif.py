@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from neuromorph.learning_rules.surrogate import (
+from neuromorph.primitives.spike import (
     GradFn,
     GradInplaceFn,
     get_surrogate,

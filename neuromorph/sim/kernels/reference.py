@@ -50,7 +50,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale, spike
+from neuromorph.primitives.spike import get_surrogate, resolve_scale, spike
 
 ResetFn = Callable[[Tensor, Tensor, Tensor, float], Tensor]
 

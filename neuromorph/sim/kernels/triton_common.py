@@ -14,7 +14,7 @@ The dynamics mirror :mod:`neuromorph.sim.kernels.reference` exactly (see its doc
                                                         h = alpha*(v(1-p) + p*v_reset) + x ("zero")
                   s = H(h - theta);  v' = h
 
-The surrogate formulas mirror :mod:`neuromorph.learning_rules.surrogate`. String options are
+The surrogate formulas mirror :mod:`neuromorph.primitives.spike`. String options are
 translated to kernel constants in exactly one place each (:data:`SURROGATE_IDS`,
 :data:`RESET_IS_ZERO`), after validation by the shared registries.
 """
@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from neuromorph.learning_rules.surrogate import get_surrogate, resolve_scale
+from neuromorph.primitives.spike import get_surrogate, resolve_scale
 from neuromorph.sim.kernels.reference import check_reset
 
 #: canonical surrogate name -> the ``SURR`` constant of :func:`surrogate_grad`.

@@ -1,5 +1,8 @@
 """Hand-written Brian2 reference networks (Brian2's own examples, with Brian2 units).
 
+Not part of the package: only the benchmarks here and ``tests/sim/test_brian2_validation.py``
+(which puts this folder on ``sys.path``) use it.
+
 These are the peer's scripts as a Brian2 user writes them, independent of :mod:`brian2_bridge`'s
 generated equations; tests check that the bridge twin of our network equals them, and the
 benchmarks time them. Each returns a :class:`~neuromorph.sim.brian2_bridge.Brian2Network`.
