@@ -40,6 +40,7 @@ EXPERIMENTS: dict[str, str] = {
     "hebbian-physical": "neuromorph.experiments.hebbian_physical",
     "microcircuit": "neuromorph.experiments.microcircuit",
     "analog-drift": "neuromorph.experiments.analog_drift",
+    "lsm-digits": "neuromorph.experiments.lsm_digits",
 }
 
 
