@@ -61,8 +61,8 @@ from neuromorph.experiments.snn_common import train_seed  # noqa: E402
 from neuromorph.experiments.snn_eval import run_flushed, torch_threads  # noqa: E402
 from neuromorph.hardware_models.chips import IntegerNetwork, get_chip, quantize  # noqa: E402
 from neuromorph.learning_rules.spike_losses import READOUTS, predict  # noqa: E402
-from neuromorph.learning_rules.surrogate import get_surrogate  # noqa: E402
 from neuromorph.networks.spiking_layers import SpikingSequential  # noqa: E402
+from neuromorph.primitives.spike import get_surrogate  # noqa: E402
 
 SUMMARY = "FGSM / PGD / PDSG attacks on the digits SNN per surrogate, transfer to Loihi 2 integer"
 ALL_SURROGATES = ("fast_sigmoid", "arctan", "sigmoid", "triangular", "straight_through")

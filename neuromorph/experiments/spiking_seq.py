@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import matplotlib
 
@@ -52,9 +54,10 @@ from neuromorph.data.text_corpus import (  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.experiments.snn_eval import torch_threads  # noqa: E402
-from neuromorph.learning_rules.surrogate import get_surrogate  # noqa: E402
+from neuromorph.learning_rules.distill import distillation_loss  # noqa: E402
 from neuromorph.networks.sequence import OpCount  # noqa: E402
 from neuromorph.networks.sequence_models import BLOCKS, SequenceModel, n_parameters  # noqa: E402
+from neuromorph.primitives.spike import get_surrogate  # noqa: E402
 
 SUMMARY = "spiking RWKV / LMU vs non-spiking twins: MNIST-1D accuracy, char bpc, synops vs MACs"
 TASKS = ("mnist1d", "text")
@@ -88,6 +91,10 @@ class Config(ExperimentConfig):
     seq_len: int = 64  # characters per training / test window
     text_steps: int = 300  # training minibatches for the text task
     text_batch: int = 32
+    spiking_init: Literal["twin", "scratch"] = "twin"  # start from the trained twin's weights
+    distill_alpha: float = 0.5  # weight of the twin's soft targets for the spiking model
+    distill_temperature: float = 2.0
+    synop_penalty: float = 0.0  # weight of synops / (dense equivalent) in the spiking loss
     threads: int = 1  # torch CPU threads
 
     def __post_init__(self) -> None:
@@ -103,6 +110,9 @@ class Config(ExperimentConfig):
         self.check(self.tau_steps >= 1.0, f"tau_steps = {self.tau_steps} must be >= 1 step")
         self.check(self.lr > 0 and self.surrogate_scale > 0, "lr and surrogate_scale must be > 0")
         self.check(self.mnist1d_samples >= 20, "mnist1d_samples must be >= 20")
+        self.check(0 <= self.distill_alpha <= 1 and self.distill_temperature > 0,
+                   "distill_alpha must lie in [0, 1] and distill_temperature be > 0")
+        self.check(self.synop_penalty >= 0, f"synop_penalty must be >= 0: {self.synop_penalty}")
         self.check(self.seq_len >= 2 and self.text_chars >= 0,
                    "seq_len must be >= 2 and text_chars >= 0")
         try:
@@ -129,8 +139,25 @@ def _optimiser(cfg: Config, model: SequenceModel, steps: int
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
 
 
-def run_mnist1d(cfg: Config, model: SequenceModel, seed: int, tick: callable
-                ) -> tuple[float, OpCount]:
+def loss_of(cfg: Config, model: SequenceModel, x: torch.Tensor, y: torch.Tensor,
+            teacher: SequenceModel | None) -> torch.Tensor:
+    """Cross-entropy; with a ``teacher`` (the trained twin) the distillation loss; plus
+    ``synop_penalty`` times the spikes' share of the dense operations (spiking models)."""
+    ops = OpCount(differentiable=True) if cfg.synop_penalty > 0 and model.spiking else None
+    z = model.logits(x, ops).flatten(0, -2)
+    y = y.flatten()
+    if teacher is None:
+        loss = F.cross_entropy(z, y)
+    else:
+        with torch.no_grad():
+            zt = teacher.logits(x).flatten(0, -2)
+        loss = distillation_loss(z, zt, y, alpha=cfg.distill_alpha,
+                                 temperature=cfg.distill_temperature)
+    return loss if ops is None else loss + cfg.synop_penalty * ops.synop_fraction()
+
+
+def run_mnist1d(cfg: Config, model: SequenceModel, seed: int, tick: Callable[[], None],
+                teacher: SequenceModel | None = None) -> tuple[float, OpCount]:
     """Train on MNIST-1D (one value per step); test accuracy and the test set's op counts."""
     data = make_mnist1d(cfg.mnist1d_samples, seed=seed)
     x_train, x_test = data.x_train.T[..., None], data.x_test.T[..., None]  # [40, N, 1]
@@ -139,7 +166,7 @@ def run_mnist1d(cfg: Config, model: SequenceModel, seed: int, tick: callable
     for _ in range(cfg.mnist1d_epochs):
         model.train()
         for idx in minibatches(len(data.y_train), cfg.batch_size, generator=gen):
-            loss = F.cross_entropy(model.logits(x_train[:, idx]), data.y_train[idx])
+            loss = loss_of(cfg, model, x_train[:, idx], data.y_train[idx], teacher)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -152,7 +179,8 @@ def run_mnist1d(cfg: Config, model: SequenceModel, seed: int, tick: callable
     return float(acc), ops
 
 
-def run_text(cfg: Config, model: SequenceModel, corpus: CharCorpus, seed: int, tick: callable
+def run_text(cfg: Config, model: SequenceModel, corpus: CharCorpus, seed: int,
+             tick: Callable[[], None], teacher: SequenceModel | None = None
              ) -> tuple[float, OpCount]:
     """Train next-character prediction; test bits per character and op counts (per window)."""
     gen = torch.Generator().manual_seed(seed)
@@ -160,7 +188,7 @@ def run_text(cfg: Config, model: SequenceModel, corpus: CharCorpus, seed: int, t
     model.train()
     for step in range(cfg.text_steps):
         w = windows(corpus.train, cfg.seq_len, cfg.text_batch, gen)
-        loss = F.cross_entropy(model.logits(w[:-1]).flatten(0, 1), w[1:].flatten())
+        loss = loss_of(cfg, model, w[:-1], w[1:], teacher)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -175,25 +203,33 @@ def run_text(cfg: Config, model: SequenceModel, corpus: CharCorpus, seed: int, t
     return float(nll) / math.log(2.0), ops
 
 
-def run_seed(cfg: Config, seed: int, corpus: CharCorpus | None, tick: callable
+def run_seed(cfg: Config, seed: int, corpus: CharCorpus | None, tick: Callable[[], None]
              ) -> tuple[dict[str, float], dict[str, dict]]:
     """Every (task, model, variant) from ``seed``: metric and ops per sample or character."""
     out: dict[str, float] = {}
     states: dict[str, dict] = {}
     for task in cfg.tasks:
         for kind in cfg.models:
-            for variant, spiking in VARIANTS.items():
+            twin = None
+            for variant in ("twin", "spiking"):  # the twin first: it may teach the spiking one
                 key = f"{task}_{kind}_{variant}"
                 start = time.perf_counter()
+                n = 1 if task == "mnist1d" else corpus.vocab_size
+                model = build(cfg, kind, task, n, 10 if task == "mnist1d" else n,
+                              VARIANTS[variant], seed,
+                              40.0 if task == "mnist1d" else float(cfg.seq_len))
+                teacher = None
+                if twin is not None:
+                    if cfg.spiking_init == "twin":
+                        model.load_state_dict(twin.state_dict())
+                    teacher = twin.eval() if cfg.distill_alpha > 0 else None
                 if task == "mnist1d":
-                    model = build(cfg, kind, task, 1, 10, spiking, seed, 40.0)
-                    score, ops = run_mnist1d(cfg, model, seed, tick)
+                    score, ops = run_mnist1d(cfg, model, seed, tick, teacher)
                     out[f"{key}_accuracy"], per = score, 1.0
                 else:
-                    v = corpus.vocab_size
-                    model = build(cfg, kind, task, v, v, spiking, seed, float(cfg.seq_len))
-                    score, ops = run_text(cfg, model, corpus, seed, tick)
+                    score, ops = run_text(cfg, model, corpus, seed, tick, teacher)
                     out[f"{key}_bpc"], per = score, 1.0 / cfg.seq_len
+                twin = model if twin is None else twin
                 for name, value in ops.per_sample().items():
                     out[f"{key}_{name}"] = value * per
                 out[f"{key}_params"] = float(n_parameters(model))
