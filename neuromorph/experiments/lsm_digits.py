@@ -98,7 +98,7 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
         keep = r.steps < 5 * period
         a.plot(r.steps[keep] * spec.dt, r.neurons[keep], ",k")
         a.set_ylabel(f"{name}\ncell")
-    ax[-1].set_xlabel("time (s), first 5 test-stream samples")
+    ax[-1].set_xlabel("time (s): the first 5 images of the evaluation stream")
     fig.tight_layout()
     run.save_figure(fig, "raster")
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -109,6 +109,7 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
     ax[1].plot(history[:, 0], history[:, 1], "k", lw=0.6, label="astrocyte sigma")
     ax[1].plot(history[:, 0], history[:, 2], "r", lw=0.6, label="gate g")
     ax[1].axhline(1.0, color="0.6", ls="--")
+    ax[1].set_ylim(-1.05, 1.5)  # the first few bins' estimates are wild (few samples)
     ax[1].set_xlabel("training time (s)")
     ax[1].legend()
     fig.tight_layout()

@@ -48,8 +48,8 @@ def test_fixed_gate_is_pair_stdp_scaled_by_the_gate(backend, gate):
                 w_max=W_MAX)
     net_a, proj_a, mon_a = _net(astro, backend)
     net_b, proj_b, mon_b = _net(pair, backend)
-    net_a.run(0.5)
-    net_b.run(0.5)
+    net_a.run(0.3)
+    net_b.run(0.3)
     assert mon_a.num_spikes > 20
     np.testing.assert_array_equal(mon_a.steps, mon_b.steps)
     w0 = torch.full_like(proj_a.weights, 0.02)
