@@ -221,7 +221,7 @@ def run_seed(cfg: Config, seed: int, corpus: CharCorpus | None, tick: Callable[[
                 teacher = None
                 if twin is not None:
                     if cfg.spiking_init == "twin":
-                        model.load_state_dict(twin.state_dict())
+                        model.load_twin_weights(twin)
                     teacher = twin.eval() if cfg.distill_alpha > 0 else None
                 if task == "mnist1d":
                     score, ops = run_mnist1d(cfg, model, seed, tick, teacher)

@@ -15,6 +15,9 @@ its **non-spiking twin** (each activation is a ReLU of the same input current). 
   (every entry, zeros included: dense hardware does not skip them);
 - ``updates``: element-wise state and activation updates (neurons, gates, recurrences), one per
   element per step; reported beside the matrix operations, as the chips' neuron updates are.
+
+``OpCount(differentiable=True)`` also sums the synops as a tensor (``synops_tensor``) through
+which the surrogate gradient flows, so a penalty on it trains sparser spiking.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class OpCount:
     macs: float = 0.0
     updates: float = 0.0
     samples: int = 0
+    differentiable: bool = False  # also sum the synops as a tensor (surrogate gradients)
+    synops_tensor: Tensor | None = None
+    dense_equivalent: float = 0.0  # numel(x) fan_out of every matrix read (a twin's MACs)
 
     def per_sample(self) -> dict[str, float]:
         """``{"synops", "macs", "updates"}`` divided by the number of samples seen."""
@@ -46,10 +52,23 @@ class OpCount:
         synops when ``spiking`` and ``x`` holds binary events, else ``numel(x) fan_out`` MACs
         (a real-valued input to a spiking model's matrix is dense work). ``copies`` counts the
         same read through several matrices of that width."""
+        self.dense_equivalent += copies * float(x.numel()) * fan_out
         if spiking and bool(((x == 0) | (x == 1)).all()):
             self.synops += copies * float(torch.count_nonzero(x)) * fan_out
+            if self.differentiable:  # sum(x) = nnz(x) for events, with x's gradient
+                term = copies * fan_out * x.sum()
+                self.synops_tensor = (term if self.synops_tensor is None
+                                      else self.synops_tensor + term)
         else:
             self.macs += copies * float(x.numel()) * fan_out
+
+    def synop_fraction(self) -> Tensor:
+        """Differentiable ``synops / dense_equivalent``: the share of the possible synaptic
+        operations the spikes used (needs ``differentiable=True`` and a spiking pass)."""
+        if self.synops_tensor is None or self.dense_equivalent == 0:
+            raise ValueError("synop_fraction needs OpCount(differentiable=True) passed through "
+                             "a spiking model's forward")
+        return self.synops_tensor / self.dense_equivalent
 
     def elementwise(self, x: Tensor, per_element: int = 1) -> None:
         """``per_element`` updates for each entry of ``x``."""

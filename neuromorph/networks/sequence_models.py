@@ -63,6 +63,11 @@ class SequenceModel(nn.Module):
             BLOCKS[kind](d, d_ffn, spiking=spiking, tau_steps=tau_steps, surrogate=surrogate,
                          scale=scale, generator=gen, **block_options) for _ in range(n_blocks))
         self.readout = nn.Linear(d, n_out)
+        with torch.no_grad():  # every initial value from ``seed``, none from the global RNG
+            for p in (self.readout.weight, self.readout.bias):
+                p.uniform_(-(d ** -0.5), d ** -0.5, generator=gen)
+            if task == "classify":
+                self.input.bias.uniform_(-(n_in ** -0.5), n_in ** -0.5, generator=gen)
 
     def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool = False
                 ) -> Tensor:
@@ -89,6 +94,18 @@ class SequenceModel(nn.Module):
         if ops is not None:
             ops.matrix(h, self.readout.out_features, self.spiking)
         return self.readout(h)
+
+    def load_twin_weights(self, other: SequenceModel) -> None:
+        """Copy every weight of ``other`` (the same architecture, spiking or twin); the LIF
+        neurons' fixed constants stay this model's own."""
+        fix = "build both with the same kind, task, sizes and block options"
+        try:
+            missing, unexpected = self.load_state_dict(other.state_dict(), strict=False)
+        except RuntimeError as err:  # a shape mismatch
+            raise ValueError(f"load_twin_weights: the models differ in shape; {fix}") from err
+        wrong = [k for k in [*missing, *unexpected] if ".neuron." not in k]
+        if wrong:
+            raise ValueError(f"load_twin_weights: the models differ in {wrong[:3]}; {fix}")
 
     def logits(self, x: Tensor, ops: OpCount | None = None) -> Tensor:
         """``classify``: mean over steps ``[B, n_out]``; ``lm``: per step ``[T, B, vocab]``."""

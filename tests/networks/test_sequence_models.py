@@ -170,3 +170,32 @@ def test_bad_input_is_one_clear_error() -> None:
         SequenceModel("gru", "lm", 11, 11)
     with pytest.raises(ValueError, match="time-major"):
         RWKVBlock(4, 4, spiking=True)(torch.zeros(3, 2, 5))
+
+
+def test_differentiable_synop_fraction_hand_count() -> None:
+    spikes = torch.tensor([[[1.0, 0.0, 1.0]], [[0.0, 0.0, 1.0]]], requires_grad=True)
+    ops = OpCount(differentiable=True)
+    ops.matrix(spikes, fan_out=4, spiking=True)  # 3 events x 4 of 6 inputs x 4 possible
+    frac = ops.synop_fraction()
+    assert frac.item() == 12.0 / 24.0
+    frac.backward()
+    assert torch.all(spikes.grad == 4.0 / 24.0)  # each event's share of the dense reads
+
+
+def test_spiking_model_takes_the_twin_weights() -> None:
+    twin = SequenceModel("rwkv", "classify", 1, 3, d=6, d_ffn=6, spiking=False, seed=1)
+    spk = SequenceModel("rwkv", "classify", 1, 3, d=6, d_ffn=6, spiking=True, seed=2)
+    spk.load_twin_weights(twin)
+    for (name, a), (_, b) in zip(twin.named_parameters(), spk.named_parameters(), strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="models differ"):
+        spk.load_twin_weights(SequenceModel("rwkv", "classify", 1, 3, d=6, d_ffn=8))
+
+
+def test_same_seed_same_model() -> None:
+    torch.manual_seed(1)
+    a = SequenceModel("lmu", "classify", 2, 3, d=6, d_ffn=6, seed=5)
+    torch.manual_seed(2)
+    b = SequenceModel("lmu", "classify", 2, 3, d=6, d_ffn=6, seed=5)
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters(), strict=True):
+        assert torch.equal(p, q), name
