@@ -15,7 +15,8 @@ def test_deploy_digits_tiny_run(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     rc = main(["run", "deploy-digits", "--set", "epochs=4", "--set", "train_subset=600",
                "--set", "hidden=16", "--set", "n_steps=8", "--set", "calibration_samples=64",
-               "--out", str(out), "--quiet"])
+               "--set", "qat_epochs=1", "--set", "inloop_epochs=1", "--set", "inloop_batch=600",
+               "--set", "inloop_perturbations=2", "--out", str(out), "--quiet"])
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     for key in ("test_accuracy_float", "test_accuracy_loihi2", "test_accuracy_xylo",
@@ -25,6 +26,16 @@ def test_deploy_digits_tiny_run(tmp_path, capsys) -> None:
     # measured on this config: float 0.52, Loihi 2 integer model 0.46, Xylo 0.45 (chance 0.1)
     assert metrics["test_accuracy_float"] >= 0.42
     assert metrics["test_accuracy_loihi2"] >= 0.36 and metrics["test_accuracy_xylo"] >= 0.36
+    # chip parity: one key per deployment method, the best chosen by the training loss alone
+    methods = ("ptq", "qat", "inloop")
+    for chip in ("loihi2", "xylo"):
+        accs = [metrics[f"accuracy_{chip}_{m}"] for m in methods]
+        losses = [metrics[f"train_loss_{chip}_{m}"] for m in methods]
+        best = min(range(3), key=losses.__getitem__)
+        assert metrics[f"best_method_{chip}"] == best
+        assert metrics[f"accuracy_{chip}_int"] == accs[best]
+        assert min(accs) >= 0.36, (chip, accs)
+    assert metrics["accuracy_float"] == metrics["test_accuracy_float"]
     assert metrics["violations_xylo_errors"] >= 2  # 64 inputs > 16, 10 outputs > 8
     assert metrics["violations_loihi2_errors"] >= 1  # snn-digits trains with subtract reset
     text = (out / "violations.txt").read_text()
