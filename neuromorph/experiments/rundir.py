@@ -71,12 +71,25 @@ def default_out_dir(name: str, config: ExperimentConfig, root: str | Path = "run
 def atomic_write_text(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # an interrupt mid-write leaves no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def _is_temporary(path: Path) -> bool:
+    """A half-written file of :func:`atomic_write_text` (``.NAME.tmpPID``), never a result."""
+    return path.name.startswith(".") and ".tmp" in path.name
+
+
+def _holds_files(out: Path) -> bool:
+    return any(not _is_temporary(p) for p in out.iterdir())
 
 
 def read_status(out: str | Path) -> dict[str, Any]:
@@ -123,7 +136,7 @@ def check_out_dir(out: str | Path, name: str, config: ExperimentConfig, mode: st
         raise RunDirError(f"unknown run mode {mode!r}; use one of {list(MODES)}")
     if out.exists() and not out.is_dir():
         raise RunDirError(f"--out {out} is a file; give a folder path (it is created if missing)")
-    if not out.exists() or not any(out.iterdir()):
+    if not out.exists() or not _holds_files(out):
         return
     saved, status = read_saved(out), read_status(out)
     if "experiment" not in saved:
@@ -173,11 +186,12 @@ class RunDir:
         self.mode = mode or (session.mode if session is not None and self.managed else "new")
         check_out_dir(self.path, name, config, self.mode)
         if self.mode == "overwrite" and self.path.is_dir():
-            for child in self.path.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+            for child in self.path.iterdir():  # config.yaml stays until replaced, so an
+                if child.name != CONFIG_FILE:  # interrupted overwrite can be overwritten again
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / METRICS_FILE).unlink(missing_ok=True)  # a resumed run is not complete yet
         self._metrics: dict[str, float] | None = None
+        (self.path / METRICS_FILE).unlink(missing_ok=True)  # a resumed run is not complete yet
         meta = {
             "experiment": name,
             "config": config.to_dict(),
@@ -186,9 +200,9 @@ class RunDir:
             "versions": {"torch": str(torch.__version__), "python": platform.python_version()},
         }
         atomic_write_text(self.path / CONFIG_FILE, yaml.safe_dump(meta, sort_keys=False))
-        self.set_status("running")
-        if self.managed:
+        if self.managed:  # from here on an interrupt marks this folder
             session.rundir = self  # type: ignore[union-attr]
+        self.set_status("running")
 
     def __enter__(self) -> RunDir:
         return self
@@ -306,23 +320,25 @@ def managed_run(out: Path, name: str, config: ExperimentConfig, mode: str) -> It
     session = _Session(Path(out), name, mode)
     token = _SESSION.set(session)
     try:
-        with _sigterm_as_interrupt():
-            yield session
-    except KeyboardInterrupt:
-        done = session.rundir.finished_seeds() if session.rundir else []
-        if session.rundir is not None:
-            session.rundir.set_status("interrupted")
-        raise RunInterruptedError(
-            f"{len(done)} finished seed(s) kept in {out}; continue with: "
-            f"neuromorph run {name} --out {out} --resume") from None
-    except BaseException as exc:
-        if session.rundir is not None:
-            session.rundir.set_status("failed", error=one_line(exc))
-        raise
-    else:
-        if session.rundir is None:
-            raise RunDirError(f"experiment {name!r} wrote no RunDir into {out}")
-        session.rundir.finish()
+        with _sigterm_as_interrupt():  # covers finish() too: no signal lands unhandled
+            try:
+                yield session
+                if session.rundir is None:
+                    raise RunDirError(f"experiment {name!r} wrote no RunDir into {out}")
+                session.rundir.finish()
+            except KeyboardInterrupt:
+                done = session.rundir.finished_seeds() if session.rundir else []
+                if session.rundir is not None:
+                    session.rundir.set_status("interrupted")
+                raise RunInterruptedError(
+                    f"{len(done)} finished seed(s) kept in {out}; continue with: "
+                    f"neuromorph run {name} --out {out} --resume") from None
+            except RunInterruptedError:
+                raise
+            except BaseException as exc:
+                if session.rundir is not None:
+                    session.rundir.set_status("failed", error=one_line(exc))
+                raise
     finally:
         _SESSION.reset(token)
 

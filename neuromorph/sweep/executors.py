@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuromorph.errors import NeuromorphError, RunInterruptedError, one_line
+from neuromorph.errors import EXIT_INTERRUPTED, NeuromorphError, RunInterruptedError, one_line
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ def run_trial(job: TrialJob) -> TrialOutcome:
         metrics = json.loads((Path(path) / "metrics.json").read_text())
         return TrialOutcome(job.out, {k: float(v) for k, v in metrics.items()})
     except (KeyboardInterrupt, RunInterruptedError):
+        if multiprocessing.parent_process() is not None:
+            # a pool worker told to stop (Pool.terminate sends SIGTERM, which the run turned
+            # into an interrupt to mark its folder): now exit, or the pool waits on it forever
+            raise SystemExit(EXIT_INTERRUPTED) from None
         return TrialOutcome(job.out, None, "interrupted")
     except Exception as exc:  # noqa: BLE001 - reported per trial; the sweep goes on
         return TrialOutcome(job.out, None, f"{type(exc).__name__}: {one_line(exc)}")

@@ -20,6 +20,7 @@ import yaml
 from neuromorph import experiments
 from neuromorph.errors import NeuromorphError, RunDirError, RunInterruptedError
 from neuromorph.experiments.config import build_config
+from neuromorph.experiments.rundir import atomic_write_text
 from neuromorph.sweep.aggregate import TrialResult, csv_text, markdown_table, plot_metric
 from neuromorph.sweep.executors import Executor, TrialJob
 from neuromorph.sweep.plan import Trial, grid_trials
@@ -64,19 +65,19 @@ def prepare_sweep_dir(out: Path, spec: dict[str, Any], mode: str) -> None:
         if mode == "overwrite":
             shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / SPEC_FILE).write_text(yaml.safe_dump(spec, sort_keys=False))
+    atomic_write_text(out / SPEC_FILE, yaml.safe_dump(spec, sort_keys=False))
 
 
 def write_status(out: Path, status: str, done: int, total: int, **extra: Any) -> None:
     info = {"status": status, "complete_trials": done, "trials": total,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra}
-    (out / "status.json").write_text(json.dumps(info, indent=2))
+    atomic_write_text(out / "status.json", json.dumps(info, indent=2))
 
 
 def write_results(out: Path, results: list[TrialResult], metric: str) -> None:
     """``results.csv``, ``results.md`` and a plot per swept key (the whole grid, in order)."""
-    (out / "results.csv").write_text(csv_text(results))
-    (out / "results.md").write_text(markdown_table(results, metric))
+    atomic_write_text(out / "results.csv", csv_text(results))
+    atomic_write_text(out / "results.md", markdown_table(results, metric))
     if any(r.metrics and metric in r.metrics for r in results):
         for key, _ in results[0].trial.values:
             plot_metric(results, metric, key, out / f"{metric}_vs_{key}.png")

@@ -156,3 +156,28 @@ def test_grid_plan_and_statistics() -> None:
     assert s == pytest.approx((squares / 2) ** 0.5)  # sample std, ddof = 1
     one = mean_std([5.0])
     assert one[0] == 5.0 and one[2] == 1 and one[1] != one[1]  # nan for n=1, never "± 0"
+
+
+@pytest.mark.slow  # spawns a CLI process and a pool of 2 workers: ~40-90 s on 2 loaded cores
+def test_ctrl_c_stops_a_pool_sweep_and_its_workers(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "sweep"
+    argv = [sys.executable, "-m", "neuromorph.cli", "sweep", "oja-pca", *GRID, "--seeds", "2",
+            "--set", "components=2", "--set", "samples=300000", "--set", "eval_every=100000",
+            "--metric", "oja_angle_deg", "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stop = time.monotonic() + 600
+    while not list(out.glob("trials/*/metrics.json")) and time.monotonic() < stop:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)  # to the sweep only: it must stop its workers itself
+    _, err = proc.communicate(timeout=120)  # before the fix, Pool.terminate waited forever
+    assert proc.returncode == 130 and len(err.strip().splitlines()) == 1, err
+    states = [json.loads((p / "status.json").read_text())["status"]
+              for p in (out / "trials").iterdir() if (p / "status.json").is_file()]
+    assert "complete" in states and "interrupted" in states and "running" not in states
+    assert main(["sweep", "oja-pca", "--out", str(out), "--resume", "--workers", "1",
+                 "--quiet"]) == 0
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 8 and {r["status"] for r in rows} == {"complete"}
