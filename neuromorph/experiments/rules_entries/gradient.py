@@ -9,5 +9,6 @@ ENTRIES = [
     RuleEntry("bp", lambda net, ctx: Backprop(net), lr=3e-3, epochs=30, epochs_full=60,
               note="backprop (surrogate gradient on spikes)"),
     RuleEntry("pat", lambda net, ctx: PhysicsAware(net), lr=3e-3, epochs=30, epochs_full=60,
-              note="physics-aware training: measured forward, twin backward"),
+              note="physics-aware training: measured forward, twin backward",
+              slow_substrates={"acoustic": 8, "microwave": 15}),  # the twins' backward is costly
 ]
