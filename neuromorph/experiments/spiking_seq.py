@@ -3,7 +3,12 @@
 **Models** (:mod:`neuromorph.networks.sequence_models`): ``n_blocks`` RWKV blocks
 (SpikeGPT-style, Zhu et al. 2023) or LMU blocks (LMUFormer-style, Liu et al. 2024) of width
 ``d``, each spiking (LIF activations along the sequence, surrogate-gradient BPTT) and as its
-twin (the same network with ReLU in place of every LIF), trained from the same initial weights.
+twin (the same network with ReLU in place of every LIF). The twin trains first (cross-entropy,
+Adam, cosine schedule); the spiking model then starts from the twin's weights
+(``spiking_init="twin"``, an ANN-to-SNN initialisation) and trains on the distillation loss
+from the twin (``distill_alpha``, ``distill_temperature``) plus ``synop_penalty`` times its
+synops' share of the dense operations (differentiable through the surrogate), which trades
+accuracy for sparser spikes.
 
 **Tasks**
 
@@ -85,16 +90,16 @@ class Config(ExperimentConfig):
     lr: float = 3e-3  # Adam, cosine schedule
     batch_size: int = 64
     mnist1d_samples: int = 4000  # generated sequences (80 % train)
-    mnist1d_epochs: int = 12
+    mnist1d_epochs: int = 15
     text_module: str = "argparse"  # standard-library module whose source is the corpus
     text_chars: int = 0  # use only the first this many characters (0 = the whole file)
     seq_len: int = 64  # characters per training / test window
-    text_steps: int = 300  # training minibatches for the text task
+    text_steps: int = 200  # training minibatches for the text task
     text_batch: int = 32
     spiking_init: Literal["twin", "scratch"] = "twin"  # start from the trained twin's weights
     distill_alpha: float = 0.5  # weight of the twin's soft targets for the spiking model
     distill_temperature: float = 2.0
-    synop_penalty: float = 0.0  # weight of synops / (dense equivalent) in the spiking loss
+    synop_penalty: float = 0.2  # weight of synops / (dense equivalent) in the spiking loss
     threads: int = 1  # torch CPU threads
 
     def __post_init__(self) -> None:

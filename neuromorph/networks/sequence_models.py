@@ -69,9 +69,10 @@ class SequenceModel(nn.Module):
             if task == "classify":
                 self.input.bias.uniform_(-(n_in ** -0.5), n_in ** -0.5, generator=gen)
 
-    def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool = False
+    def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool | None = None
                 ) -> Tensor:
-        """Per-step readout ``[T, B, n_out]`` (see :meth:`logits` for the task's logits)."""
+        """Per-step readout ``[T, B, n_out]`` (see :meth:`logits` for the task's logits);
+        ``recurrent`` picks the blocks' form (``None``: each block's faster one)."""
         if self.task == "lm":
             if x.dim() != 2 or x.dtype != torch.long:
                 raise ValueError(f"lm input must be int64 tokens [T, B], got {x.dtype} "

@@ -138,9 +138,11 @@ class LMUBlock(nn.Module):
             ops.matrix(x, layer.out_features, self.spiking)
         return layer(x)
 
-    def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool = False
+    def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool | None = None
                 ) -> Tensor:
-        """``x [T, B, d]`` -> ``[T, B, d]``; ``recurrent`` runs the memory step by step."""
+        """``x [T, B, d]`` -> ``[T, B, d]``; ``recurrent`` runs the memory step by step
+        (``None``: the parallel convolution)."""
+        recurrent = False if recurrent is None else recurrent
         check_sequence(x, self.d, "LMUBlock")
         u = self.act[0](self._read(x, "encode", ops), ops)
         m = self.memory(u, recurrent=recurrent) * self.gain
