@@ -41,6 +41,7 @@ EXPERIMENTS: dict[str, str] = {
     "microcircuit": "neuromorph.experiments.microcircuit",
     "analog-drift": "neuromorph.experiments.analog_drift",
     "lsm-digits": "neuromorph.experiments.lsm_digits",
+    "rules": "neuromorph.experiments.rules_matrix",
 }
 
 

@@ -26,6 +26,24 @@ class GradRefusingSystem(Transform):
         return torch.cat([torch.tanh(z @ self.mix), z], dim=1)
 
 
+class GradRefusingReLU(Transform):
+    """An elementwise ReLU offering its local derivative; raises if handed a grad tensor."""
+
+    access = Access.LOCAL
+    elementwise = True
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n, n)
+
+    def measure(self, z: Tensor) -> Tensor:
+        if z.requires_grad:
+            raise AssertionError("GradRefusingReLU was handed a tensor that requires grad")
+        return torch.relu(z)
+
+    def derivative(self, z: Tensor) -> Tensor:
+        return (z > 0).to(z.dtype)
+
+
 def refusing_net(n_in: int = 12, hidden: int = 8, n_classes: int = 3, seed: int = 0) -> StackNet:
     """``logits = W_2 F(W_1 x)`` with ``F`` a :class:`GradRefusingSystem`."""
     torch.manual_seed(seed)
@@ -58,13 +76,3 @@ def quadratic_problem(n_in: int = 4, n_out: int = 2, batch: int = 16, seed: int 
 
     return x, target, net, true_grad
 
-
-def one_thread():
-    """Generator fixture body: run on one torch thread (as the matrix does), then restore.
-
-    The rules do many small matmuls; on a loaded 2-core machine a thread pool spin-waits.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -9,15 +9,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from forward_only_probe import one_thread, quadratic_problem, refusing_net, squared_error
 
 from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.evolution import EGGROLL, DeepGA, EvolutionStrategy
 from neuromorph.learning_rules.perturbation import centred_ranks
 from neuromorph.networks.stack import Identity, StackNet, Stage
-
-single_thread = pytest.fixture(autouse=True)(one_thread)
-
+from tests.learning_rules.forward_only_probe import quadratic_problem, refusing_net, squared_error
 
 
 def current_loss(net, x, target) -> float:

@@ -12,15 +12,6 @@ from neuromorph.substrates import build_network
 C, FEATURES, HIDDEN = 3, 4, 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny matrices: one thread avoids contention on a shared machine (restored after)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def stack(seed: int = 0) -> StackNet:
     torch.manual_seed(seed)
     return StackNet([Stage(Identity(C + FEATURES), HIDDEN), Stage(ReLU(HIDDEN), C)])

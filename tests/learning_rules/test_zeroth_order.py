@@ -14,7 +14,6 @@ import copy
 
 import pytest
 import torch
-from forward_only_probe import one_thread, quadratic_problem, refusing_net, squared_error
 from torch import nn
 
 from neuromorph.access import AccessError
@@ -28,9 +27,7 @@ from neuromorph.learning_rules.perturbation import (
 from neuromorph.learning_rules.zeroth_order import SPSA, ForwardGradient
 from neuromorph.networks.stack import Identity, ReLU, StackNet, Stage
 from neuromorph.substrates.loihi import QuantizedLinear
-
-single_thread = pytest.fixture(autouse=True)(one_thread)
-
+from tests.learning_rules.forward_only_probe import quadratic_problem, refusing_net, squared_error
 
 Z = 5.0
 

@@ -28,7 +28,7 @@ def test_export_a_torch_saved_module_and_inspect_it(tmp_path, capsys) -> None:
                             SpikingLinear(4, 2, neuron="li", dt=1e-3))
     model, out = tmp_path / "net.pt", tmp_path / "net.nir"
     torch.save(net, model)
-    assert main(["export", str(model), "--to", "nir", str(out)]) == 0
+    assert main(["export", str(model), "--to", "nir", str(out), "--trust-pickle"]) == 0
     assert "wrote" in capsys.readouterr().out and out.is_file()
     _same_outputs(net, from_nir(out), 5)
     assert main(["inspect", str(out)]) == 0
