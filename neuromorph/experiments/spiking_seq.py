@@ -90,7 +90,7 @@ class Config(ExperimentConfig):
     lr: float = 3e-3  # Adam, cosine schedule
     batch_size: int = 64
     mnist1d_samples: int = 4000  # generated sequences (80 % train)
-    mnist1d_epochs: int = 15
+    mnist1d_epochs: int = 30
     text_module: str = "argparse"  # standard-library module whose source is the corpus
     text_chars: int = 0  # use only the first this many characters (0 = the whole file)
     seq_len: int = 64  # characters per training / test window
@@ -99,7 +99,7 @@ class Config(ExperimentConfig):
     spiking_init: Literal["twin", "scratch"] = "twin"  # start from the trained twin's weights
     distill_alpha: float = 0.5  # weight of the twin's soft targets for the spiking model
     distill_temperature: float = 2.0
-    synop_penalty: float = 0.2  # weight of synops / (dense equivalent) in the spiking loss
+    synop_penalty: float = 0.05  # weight of synops / (dense equivalent) in the spiking loss
     threads: int = 1  # torch CPU threads
 
     def __post_init__(self) -> None:
