@@ -23,7 +23,7 @@ from neuromorph.errors import (
     one_line,
 )
 from neuromorph.experiments.config import describe_fields, parse_overrides
-from neuromorph.nir.cli_commands import add_subparsers, export_command, inspect_command
+from neuromorph.experiments.nir_commands import add_subparsers, export_command, inspect_command
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from neuromorph.sweep.cli import sweep_command
+    from neuromorph.experiments.sweep.cli import sweep_command
 
     return sweep_command(args)
 
@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the experiments, one line each")
     _add_run(sub)
-    from neuromorph.sweep.cli import add_sweep_parser
+    from neuromorph.experiments.sweep.cli import add_sweep_parser
 
     add_sweep_parser(sub)
     add_subparsers(sub)

@@ -32,7 +32,7 @@ class CellSettings:
     dataset: str = "digits"
     full: bool = False
     budget: float = 1.0  # multiplies every rule's epochs
-    drift: float = 0.2
+    drift: float = 0.7
     retrain_fraction: float = 0.25
     data_dir: str = ""
 

@@ -50,7 +50,7 @@ class Config(ExperimentConfig):
     seeds: int = 1  # seeds seed, seed+1, ... (preset=full: at least 3)
     preset: Literal["default", "full"] = "default"  # full: longer budgets, >= 3 seeds
     budget: float = 1.0  # multiplies every rule's epochs
-    drift: float = 0.2  # relative drift of the substrate's constants after training
+    drift: float = 0.7  # relative drift of the substrate's constants (as in phyll-drift)
     workers: int = 2  # processes (each runs cells on one thread)
     data_dir: str = default_data_dir()  # measured acoustic pairs (../shared/data/phyll)
 

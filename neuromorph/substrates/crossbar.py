@@ -8,7 +8,7 @@ linear). Forward-only, like every physical system; its twin is the ideal ``relu(
 
 Drift here is the device's own: :meth:`CrossbarTransform.perturb` ages the array to
 ``t = 1 day x (strength / 0.2)`` after programming, *without* compensation (so the matrix's
-default ``drift = 0.2`` is one uncompensated day of PCM drift).
+default ``drift = 0.7`` is three and a half uncompensated days of PCM drift).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ import yaml
 
 from neuromorph.cli import main
 from neuromorph.experiments.config import ConfigError
-from neuromorph.sweep.aggregate import mean_std
-from neuromorph.sweep.plan import grid_trials, parse_grid
-from neuromorph.sweep.runner import run_grid_sweep
+from neuromorph.experiments.sweep.aggregate import mean_std
+from neuromorph.experiments.sweep.plan import grid_trials, parse_grid
+from neuromorph.experiments.sweep.runner import run_grid_sweep
 
 GRID = ["--grid", "lr=0.01,0.02", "--grid", "dim=4,5"]
 BASE = ["--set", "components=2", "--set", "samples=400", "--set", "eval_every=200",
@@ -90,7 +90,7 @@ def test_interrupted_sweep_resumes_to_the_same_table(pool_sweep: Path, tmp_path:
 @pytest.mark.slow  # starting a local Ray instance takes ~30-50 s on 2 loaded cores
 def test_ray_gives_the_same_table_as_the_local_pool(pool_sweep: Path, tmp_path: Path) -> None:
     pytest.importorskip("ray")
-    from neuromorph.sweep.executors import ray_executor
+    from neuromorph.experiments.sweep.executors import ray_executor
 
     out = tmp_path / "ray"
     grid = {"lr": ["0.01", "0.02"], "dim": ["4", "5"]}

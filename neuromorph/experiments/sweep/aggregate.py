@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuromorph.sweep.plan import Trial
+from neuromorph.experiments.sweep.plan import Trial
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from typing import Any
 
 from neuromorph.errors import NeuromorphError
 from neuromorph.experiments.config import ConfigError
-from neuromorph.sweep.aggregate import TrialResult, mean_std
-from neuromorph.sweep.executors import Executor
-from neuromorph.sweep.plan import Trial
-from neuromorph.sweep.runner import (
+from neuromorph.experiments.sweep.aggregate import TrialResult, mean_std
+from neuromorph.experiments.sweep.executors import Executor
+from neuromorph.experiments.sweep.plan import Trial
+from neuromorph.experiments.sweep.runner import (
     check_trials,
     execute_trials,
     fail_on_errors,

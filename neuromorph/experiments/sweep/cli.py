@@ -55,7 +55,7 @@ def add_sweep_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _executor(kind: str, args: argparse.Namespace):
-    from neuromorph.sweep.executors import local_executor, ray_executor
+    from neuromorph.experiments.sweep.executors import local_executor, ray_executor
 
     if kind == "ray":
         return ray_executor(address=args.address)
@@ -65,8 +65,8 @@ def _executor(kind: str, args: argparse.Namespace):
 def sweep_command(args: argparse.Namespace) -> int:
     """Run the sweep the arguments describe; print where its table is."""
     from neuromorph import experiments
-    from neuromorph.sweep.plan import parse_grid
-    from neuromorph.sweep.runner import read_spec, run_grid_sweep
+    from neuromorph.experiments.sweep.plan import parse_grid
+    from neuromorph.experiments.sweep.runner import read_spec, run_grid_sweep
 
     experiments.load(args.name)  # an unknown name fails before anything else
     if args.seeds < 1:
@@ -91,7 +91,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(root) / f"{args.name}-{stamp}"
     metric = args.maximize or args.minimize or args.metric or "test_accuracy"
     if args.executor == "optuna":
-        from neuromorph.sweep.optuna_search import run_optuna_search
+        from neuromorph.experiments.sweep.optuna_search import run_optuna_search
 
         if not (args.maximize or args.minimize):
             raise ConfigError("--executor optuna needs --maximize METRIC or --minimize METRIC")

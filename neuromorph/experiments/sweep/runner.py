@@ -21,9 +21,14 @@ from neuromorph import experiments
 from neuromorph.errors import NeuromorphError, RunDirError, RunInterruptedError
 from neuromorph.experiments.config import build_config
 from neuromorph.experiments.rundir import atomic_write_text
-from neuromorph.sweep.aggregate import TrialResult, csv_text, markdown_table, plot_metric
-from neuromorph.sweep.executors import Executor, TrialJob
-from neuromorph.sweep.plan import Trial, grid_trials
+from neuromorph.experiments.sweep.aggregate import (
+    TrialResult,
+    csv_text,
+    markdown_table,
+    plot_metric,
+)
+from neuromorph.experiments.sweep.executors import Executor, TrialJob
+from neuromorph.experiments.sweep.plan import Trial, grid_trials
 
 SPEC_FILE = "sweep.yaml"
 
