@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/neuromorph run phyll-vowels --out runs/phyll-vowels "$@"
+.venv/bin/neuromorph run phyll-vowels "$@"   # a new folder each run: runs/phyll-vowels-<time>-<hash>
