@@ -115,3 +115,10 @@ def check_sequence(x: Tensor, width: int, name: str) -> None:
 
 
 __all__ = ["OpCount", "SequenceActivation", "check_sequence", "token_shift"]
+
+
+def counted_read(layer: nn.Linear, x: Tensor, ops: OpCount | None, spiking: bool) -> Tensor:
+    """``layer(x)``, counting the read in ``ops`` (synops when ``x`` is spikes, else MACs)."""
+    if ops is not None:
+        ops.matrix(x, layer.out_features, spiking)
+    return layer(x)

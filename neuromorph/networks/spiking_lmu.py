@@ -36,7 +36,12 @@ import torch
 from numpy.polynomial import legendre
 from torch import Tensor, nn
 
-from neuromorph.networks.sequence import OpCount, SequenceActivation, check_sequence
+from neuromorph.networks.sequence import (
+    OpCount,
+    SequenceActivation,
+    check_sequence,
+    counted_read,
+)
 
 
 def legendre_state_space(order: int, theta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -133,10 +138,7 @@ class LMUBlock(nn.Module):
                                  for _ in range(5))
 
     def _read(self, x: Tensor, name: str, ops: OpCount | None) -> Tensor:
-        layer = self.lin[name]
-        if ops is not None:
-            ops.matrix(x, layer.out_features, self.spiking)
-        return layer(x)
+        return counted_read(self.lin[name], x, ops, self.spiking)
 
     def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool | None = None
                 ) -> Tensor:

@@ -31,7 +31,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from neuromorph.networks.sequence import OpCount, SequenceActivation, check_sequence, token_shift
+from neuromorph.networks.sequence import (
+    OpCount,
+    SequenceActivation,
+    check_sequence,
+    counted_read,
+    token_shift,
+)
 
 WKV_UPDATES = 12  # element-wise operations of one recurrent WKV step per channel
 
@@ -120,10 +126,7 @@ class RWKVBlock(nn.Module):
         return layer(mu * x + (1 - mu) * xs)
 
     def _read(self, x: Tensor, name: str, ops: OpCount | None) -> Tensor:
-        layer = self.lin[name]
-        if ops is not None:
-            ops.matrix(x, layer.out_features, self.spiking)
-        return layer(x)
+        return counted_read(self.lin[name], x, ops, self.spiking)
 
     def forward(self, x: Tensor, ops: OpCount | None = None, *, recurrent: bool | None = None
                 ) -> Tensor:

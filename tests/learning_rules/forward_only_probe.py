@@ -76,3 +76,16 @@ def quadratic_problem(n_in: int = 4, n_out: int = 2, batch: int = 16, seed: int 
 
     return x, target, net, true_grad
 
+
+def trained_weights(make, seed: int, optimizer: str | None = "adam") -> list[Tensor]:
+    """Weights of ``refusing_net`` after 5 batches of the rule ``make(net, seed)``."""
+    from neuromorph.learning_rules.base import make_optimizer
+
+    net = refusing_net(seed=0)
+    rule = make(net, seed)
+    opt = None if optimizer is None else make_optimizer(optimizer, rule.parameters(), 1e-2)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        rule.train_batch(torch.randn(16, 12, generator=gen),
+                         torch.randint(0, 3, (16,), generator=gen), opt)
+    return [p.detach().clone() for p in net.trainable_parameters()]

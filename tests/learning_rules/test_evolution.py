@@ -14,7 +14,12 @@ from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.evolution import EGGROLL, DeepGA, EvolutionStrategy
 from neuromorph.learning_rules.perturbation import centred_ranks
 from neuromorph.networks.stack import Identity, StackNet, Stage
-from tests.learning_rules.forward_only_probe import quadratic_problem, refusing_net, squared_error
+from tests.learning_rules.forward_only_probe import (
+    quadratic_problem,
+    refusing_net,
+    squared_error,
+    trained_weights,
+)
 
 
 def current_loss(net, x, target) -> float:
@@ -103,17 +108,7 @@ RULES = {
 def test_evolution_rules_are_deterministic_under_their_seed(name):
     make, opt_name = RULES[name]
 
-    def run(seed: int) -> list[torch.Tensor]:
-        net = refusing_net(seed=0)
-        rule = make(net, seed)
-        opt = None if opt_name is None else make_optimizer(opt_name, rule.parameters(), 1e-2)
-        gen = torch.Generator().manual_seed(0)
-        for _ in range(5):
-            rule.train_batch(torch.randn(16, 12, generator=gen),
-                             torch.randint(0, 3, (16,), generator=gen), opt)
-        return [p.detach().clone() for p in net.trainable_parameters()]
-
-    a, b, other = run(1), run(1), run(2)
+    a, b, other = (trained_weights(make, s, opt_name) for s in (1, 1, 2))
     assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
     assert not all(torch.equal(u, v) for u, v in zip(a, other, strict=True))
 

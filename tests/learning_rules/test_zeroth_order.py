@@ -27,7 +27,12 @@ from neuromorph.learning_rules.perturbation import (
 from neuromorph.learning_rules.zeroth_order import SPSA, ForwardGradient
 from neuromorph.networks.stack import Identity, ReLU, StackNet, Stage
 from neuromorph.substrates.loihi import QuantizedLinear
-from tests.learning_rules.forward_only_probe import quadratic_problem, refusing_net, squared_error
+from tests.learning_rules.forward_only_probe import (
+    quadratic_problem,
+    refusing_net,
+    squared_error,
+    trained_weights,
+)
 
 Z = 5.0
 
@@ -124,17 +129,7 @@ def test_stacked_population_equals_members_run_one_by_one(quantized, low_rank):
 @pytest.mark.parametrize("make", [lambda n, s: SPSA(n, 4, seed=s),
                                   lambda n, s: ForwardGradient(n, 4, seed=s)])
 def test_zeroth_order_rules_are_deterministic_under_their_seed(make):
-    def run(seed: int) -> list[torch.Tensor]:
-        net = refusing_net(seed=0)
-        rule = make(net, seed)
-        opt = make_optimizer("adam", rule.parameters(), 1e-2)
-        gen = torch.Generator().manual_seed(0)
-        for _ in range(5):
-            rule.train_batch(torch.randn(16, 12, generator=gen),
-                             torch.randint(0, 3, (16,), generator=gen), opt)
-        return [p.detach().clone() for p in net.trainable_parameters()]
-
-    a, b, other = run(1), run(1), run(2)
+    a, b, other = (trained_weights(make, s) for s in (1, 1, 2))
     assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))
     assert not all(torch.equal(u, v) for u, v in zip(a, other, strict=True))
 
