@@ -1,7 +1,8 @@
 """Figures a researcher would put in a paper: rasters, learning curves with error bands over
-seeds and visible baselines, weight histograms that do not hide each other, and confusion
-matrices with colorbars. Each function returns the matplotlib ``Figure`` (pass ``ax=`` to draw
-into an existing axes) and labels its axes with units; :func:`save` writes a PNG.
+seeds and visible baselines, histograms that do not hide each other (weights, or ours beside a
+reference), weight images and confusion matrices with colorbars. Each function returns the
+matplotlib ``Figure`` (pass ``ax=`` to draw into an existing axes) and labels its axes with
+units; :func:`save` writes a PNG.
 
 Conventions: times in seconds (SI; ``time_unit="ms"`` rescales the axis only), accuracies as
 fractions in ``[0, 1]`` shown in percent, spread over seeds as the sample standard deviation
@@ -24,6 +25,7 @@ from matplotlib.figure import Figure  # noqa: E402
 ArrayLike = Sequence[float] | np.ndarray
 _TIME_SCALE = {"s": 1.0, "ms": 1e3}
 _STYLES = ("-", "--", "-.", ":")
+_MARKERS = "os^vDP"
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -64,27 +66,31 @@ def raster(times: ArrayLike, neurons: ArrayLike, *,
     return ax.figure
 
 
-def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike, *,
+def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike | Mapping[str, ArrayLike], *,
                     baselines: Mapping[str, float | ArrayLike] | None = None,
                     xlabel: str = "epoch", ylabel: str = "test accuracy (%)",
                     percent: bool = True, title: str = "", ax: Axes | None = None) -> Figure:
     """Mean over seeds with a ±1 std band, one line per method.
 
-    ``curves[name]`` is ``[n_seeds, len(x)]`` (or ``[len(x)]`` for one seed). ``baselines``
+    ``curves[name]`` is ``[n_seeds, len(x)]`` (or ``[len(x)]`` for one seed); ``x`` is shared,
+    or a mapping ``name -> x`` when methods are evaluated at different points. ``baselines``
     are drawn as horizontal dashed lines (a value, or per-seed values whose mean is drawn with
-    its std band), so every baseline stays visible; lines cycle line styles and markers so a
-    curve lying on another is still seen."""
+    its std band), so every baseline stays visible. Curves that lie on one another stay
+    visible too: each has its own colour, line style and hollow marker, and a curve drawn
+    later (on top) is thinner than the ones under it."""
     scale = 100.0 if percent else 1.0
-    xs = np.asarray(x, dtype=float)
     ax = _axes(ax, (6.5, 4))
     for k, (name, values) in enumerate(curves.items()):
+        xs = np.asarray(x[name] if isinstance(x, Mapping) else x, dtype=float)
         arr = np.atleast_2d(np.asarray(values, dtype=float)) * scale
         if arr.shape[1] != xs.size:
             raise ValueError(f"curve {name!r} has {arr.shape[1]} points but x has {xs.size}; "
                              "pass one value per x for every seed")
         mean = arr.mean(0)
-        line, = ax.plot(xs, mean, _STYLES[k % len(_STYLES)], marker="os^vD"[k % 5],
-                        markersize=3, label=f"{name} (n={arr.shape[0]})", zorder=3 + k)
+        line, = ax.plot(xs, mean, _STYLES[k % len(_STYLES)], marker=_MARKERS[k % len(_MARKERS)],
+                        markersize=4 + 1.5 * (len(curves) - 1 - k), markerfacecolor="none",
+                        markevery=max(1, xs.size // 12), lw=max(0.8, 2.6 - 0.5 * k),
+                        label=f"{name} ({_seeds(arr.shape[0])})", zorder=3 + k)
         if arr.shape[0] > 1:
             std = arr.std(0, ddof=1)
             ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
@@ -92,7 +98,8 @@ def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike, *,
     for k, (name, value) in enumerate((baselines or {}).items()):
         vals = np.atleast_1d(np.asarray(value, dtype=float)) * scale
         color = f"C{(len(curves) + k) % 10}"
-        ax.axhline(vals.mean(), color=color, ls="--", lw=1.2, label=f"{name} (baseline)")
+        ax.axhline(vals.mean(), color=color, ls=_STYLES[(k + 1) % len(_STYLES)], lw=1.2,
+                   label=f"{name} (baseline)", zorder=2)
         if vals.size > 1:
             std = vals.std(ddof=1)
             ax.axhspan(vals.mean() - std, vals.mean() + std, color=color, alpha=0.12)
@@ -104,23 +111,66 @@ def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike, *,
     return ax.figure
 
 
-def weight_histogram(weights: Mapping[str, ArrayLike], *, bins: int = 40,
-                     value_range: tuple[float, float] | None = None, unit: str = "",
-                     title: str = "", ax: Axes | None = None) -> Figure:
-    """Overlaid histograms (outlined steps over light fills, so none hides another) on shared
-    bins; ``unit`` labels the x axis (e.g. ``"S"`` for a conductance)."""
-    data = {k: np.asarray(v, dtype=float).ravel() for k, v in weights.items()}
+def _seeds(n: int) -> str:
+    return "1 seed" if n == 1 else f"mean ± std, {n} seeds"
+
+
+def histograms(samples: Mapping[str, ArrayLike], *, xlabel: str, bins: int = 40,
+               value_range: tuple[float, float] | None = None, density: bool = False,
+               title: str = "", ax: Axes | None = None) -> Figure:
+    """Overlaid histograms on shared bins, each an outlined step over a light fill, so none
+    hides another (e.g. ours beside a reference simulator's). ``density=True`` normalises each
+    to unit area (``ylabel`` "density"), for samples of different sizes."""
+    data = {k: np.asarray(v, dtype=float).ravel() for k, v in samples.items()}
+    data = {k: v[np.isfinite(v)] for k, v in data.items()}
     every = np.concatenate(list(data.values())) if data else np.zeros(1)
-    edges = np.histogram_bin_edges(every, bins=bins, range=value_range)
+    edges = np.histogram_bin_edges(every if every.size else np.zeros(1), bins=bins,
+                                   range=value_range)
     ax = _axes(ax, (6, 3.6))
     for k, (name, w) in enumerate(data.items()):
         color = f"C{k % 10}"
-        ax.hist(w, bins=edges, histtype="stepfilled", alpha=0.25, color=color)
-        ax.hist(w, bins=edges, histtype="step", lw=1.5, color=color, label=f"{name} (n={w.size})")
-    ax.set_xlabel(f"weight ({unit})" if unit else "weight")
-    ax.set_ylabel("count")
+        ax.hist(w, bins=edges, histtype="stepfilled", alpha=0.25, color=color, density=density)
+        ax.hist(w, bins=edges, histtype="step", lw=1.5, color=color, density=density,
+                ls=_STYLES[k % len(_STYLES)], label=f"{name} (n={w.size})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("density" if density else "count")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return ax.figure
+
+
+def weight_histogram(weights: Mapping[str, ArrayLike], *, bins: int = 40,
+                     value_range: tuple[float, float] | None = None, unit: str = "",
+                     title: str = "", ax: Axes | None = None) -> Figure:
+    """:func:`histograms` of weights; ``unit`` labels the x axis (e.g. ``"S"`` for a
+    conductance, ``"g_max"`` for weights in units of their bound)."""
+    return histograms(weights, xlabel=f"weight ({unit})" if unit else "weight", bins=bins,
+                      value_range=value_range, title=title, ax=ax)
+
+
+def weight_images(weights: ArrayLike, shape: tuple[int, int], *, unit: str = "",
+                  cmap: str = "hot_r", title: str = "", ax: Axes | None = None) -> Figure:
+    """Each row of ``weights`` (``[n, h * w]``) as an ``h x w`` tile of one grid (receptive
+    fields), on one shared colour scale with a colorbar labelled ``weight (unit)``."""
+    w = np.asarray(weights, dtype=float)
+    h, wd = shape
+    if w.ndim != 2 or w.shape[1] != h * wd:
+        raise ValueError(f"weights must be [n, {h * wd}] for tiles of shape {shape}, got "
+                         f"{w.shape}; pass one flattened image per row")
+    n = w.shape[0]
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    grid = np.full((rows * (h + 1) - 1, cols * (wd + 1) - 1), np.nan)  # NaN gaps: blank
+    for j in range(n):
+        r, c = divmod(j, cols)
+        grid[r * (h + 1): r * (h + 1) + h, c * (wd + 1): c * (wd + 1) + wd] = w[j].reshape(h, wd)
+    ax = _axes(ax, (0.45 * cols + 1.8, 0.45 * rows + 0.8))
+    image = ax.imshow(grid, cmap=cmap, vmin=float(w.min()), vmax=float(w.max()))
+    ax.figure.colorbar(image, ax=ax, label=f"weight ({unit})" if unit else "weight",
+                       fraction=0.046, pad=0.04)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
     return ax.figure
 
 
@@ -155,4 +205,5 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str
     return ax.figure
 
 
-__all__ = ["confusion_matrix", "learning_curves", "raster", "save", "weight_histogram"]
+__all__ = ["confusion_matrix", "histograms", "learning_curves", "raster", "save",
+           "weight_histogram", "weight_images"]

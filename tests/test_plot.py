@@ -35,7 +35,8 @@ def test_learning_curves_band_is_mean_plus_minus_sample_std(tmp_path):
     top = bands[0].get_paths()[0].vertices[:, 1].max()
     assert top == pytest.approx(100 * (phyll.mean(0) + phyll.std(0, ddof=1)).max())
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["phyll (n=3)", "pat (n=3)", "backprop (baseline)", "chance (baseline)"]
+    assert labels == ["phyll (mean ± std, 3 seeds)", "pat (mean ± std, 3 seeds)",
+                      "backprop (baseline)", "chance (baseline)"]
     means = [line.get_ydata() for line in ax.lines[:2]]
     np.testing.assert_allclose(means[0], 100 * phyll.mean(0))
     baseline = [line for line in ax.lines if line.get_label() == "backprop (baseline)"][0]
@@ -99,3 +100,52 @@ def test_raster_draws_every_spike_and_labels_groups(tmp_path):
     _png(fig, tmp_path, "raster")
     with pytest.raises(ValueError, match="same shape"):
         plot.raster(t, i[:-1])
+
+
+def test_identical_curves_stay_distinguishable_and_x_may_differ_per_method(tmp_path):
+    """backprop and PAT through an exact twin give the same curve: the one drawn on top is
+    thinner, with its own colour, line style and marker, so the one beneath still shows."""
+    same = np.array([[0.2, 0.5, 0.7, 0.8]] * 2)
+    fig = plot.learning_curves({"backprop": same, "pat": same, "phyll": [0.1, 0.3, 0.5]},
+                               {"backprop": [1, 2, 3, 4], "pat": [1, 2, 3, 4],
+                                "phyll": [0, 2, 4]})
+    backprop, pat, phyll = fig.axes[0].lines[:3]
+    np.testing.assert_array_equal(backprop.get_ydata(), pat.get_ydata())
+    assert pat.get_zorder() > backprop.get_zorder()
+    assert pat.get_linewidth() < backprop.get_linewidth()
+    assert pat.get_markersize() < backprop.get_markersize()  # ring inside ring
+    assert len({line.get_linestyle() for line in (backprop, pat, phyll)}) == 3
+    assert len({line.get_marker() for line in (backprop, pat, phyll)}) == 3
+    assert len({line.get_color() for line in (backprop, pat, phyll)}) == 3
+    np.testing.assert_array_equal(phyll.get_xdata(), [0, 2, 4])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["backprop (mean ± std, 2 seeds)", "pat (mean ± std, 2 seeds)",
+                      "phyll (1 seed)"]
+    _png(fig, tmp_path, "overlap")
+
+
+def test_histograms_share_bins_and_normalise_each_to_unit_area():
+    rng = np.random.default_rng(4)
+    ours, ref = rng.normal(5, 1, 400), rng.normal(5.2, 1, 100)
+    fig = plot.histograms({"neuromorph": ours, "Brian2": ref}, xlabel="rate (Hz)", bins=15,
+                          density=True)
+    ax = fig.axes[0]
+    steps = [p for p in ax.patches if not p.get_fill()]
+    edges = np.histogram_bin_edges(np.concatenate([ours, ref]), bins=15)
+    heights = steps[1].get_xy()[1:-1:2, 1][:15]
+    np.testing.assert_allclose(heights, np.histogram(ref, edges, density=True)[0])
+    assert np.sum(heights * np.diff(edges)) == pytest.approx(1.0)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("rate (Hz)", "density")
+    assert steps[0].get_linestyle() != steps[1].get_linestyle()
+
+
+def test_weight_images_tile_every_row_with_a_colorbar(tmp_path):
+    w = np.arange(5 * 6, dtype=float).reshape(5, 6)
+    fig = plot.weight_images(w, (2, 3), unit="g_max")
+    grid = np.asarray(fig.axes[0].images[0].get_array())
+    assert grid.shape == (2 * 2 + 1, 3 * 3 + 2)  # 2 x 3 tiles (5 used), one-pixel gaps
+    np.testing.assert_array_equal(grid[3:5, 4:7], w[4].reshape(2, 3))  # row 1, column 1
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "weight (g_max)"
+    _png(fig, tmp_path, "tiles")
+    with pytest.raises(ValueError, match=r"must be \[n, 4\] .* got \(5, 6\)"):
+        plot.weight_images(w, (2, 2))
