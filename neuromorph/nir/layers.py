@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuromorph import specs
 from neuromorph.networks.neurons import NeuronBase, NeuronOutput
 from neuromorph.primitives.discretize import (
     integrator_gain,
@@ -102,6 +103,8 @@ class Integrator(NeuronBase):
     Returns the membrane trace ``[T, B, *F]`` (no spikes).
     """
 
+    SPEC = specs.Integrator
+
     def __init__(self, shape=None, *, dt: float, r: Tensor | float = 1.0) -> None:
         super().__init__(shape, dt=dt)
         self._add("r", r)
@@ -132,6 +135,8 @@ class CubaLI(NeuronBase):
     :mod:`neuromorph.primitives.discretize` as ``I <- a_syn I + g_syn x`` and
     ``v <- a_mem v + g_mem I + b_mem`` (the membrane sees the new current, as in CubaLIF).
     """
+
+    SPEC = specs.CubaLI
 
     def __init__(self, shape=None, *, dt: float, tau_syn: Tensor | float = 5e-3,
                  tau_mem: Tensor | float = 20e-3, r: Tensor | float = 1.0,

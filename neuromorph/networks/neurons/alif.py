@@ -23,6 +23,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.primitives.discretize import decay, leaky_coefficients
 from neuromorph.sim.kernels.reference import lif_step_reference
@@ -39,6 +40,8 @@ class ALIFState(NamedTuple):
 
 class ALIF(NeuronBase):
     """Adaptive-threshold LIF layer over ``[T, B, *F]`` (see the module docstring)."""
+
+    SPEC = specs.ALIF
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -19,6 +19,7 @@ from neuromorph.primitives.discretize import check_dt, check_method
 from neuromorph.primitives.spike import get_surrogate, resolve_scale
 from neuromorph.sim.kernels import BACKENDS
 from neuromorph.sim.kernels.reference import check_reset
+from neuromorph.specs import NeuronSpec, SpikeOptions
 
 Shape = int | Sequence[int] | None
 
@@ -105,6 +106,45 @@ class NeuronBase(nn.Module):
             self.register_parameter(name, nn.Parameter(t))
         else:
             self.register_buffer(name, t)
+
+    #: the spec class this module runs (set by each neuron class)
+    SPEC: ClassVar[type[NeuronSpec] | None] = None
+
+    @property
+    def options(self) -> SpikeOptions:
+        """The spike and reset options as one :class:`~neuromorph.specs.SpikeOptions`."""
+        return SpikeOptions(self.reset, self.v_reset, self.reset_delay, self.detach_reset,
+                            self.surrogate, self.scale)
+
+    @property
+    def spec(self) -> NeuronSpec:
+        """This layer as a neuron spec, with the current (e.g. trained) parameter values."""
+        cls = type(self).SPEC
+        if cls is None:
+            raise TypeError(f"{type(self).__name__} has no neuron spec")
+        values: dict[str, Any] = {name: getattr(self, name) for name, _ in cls.params}
+        if cls.spiking:
+            values["options"] = self.options
+        if "method" in cls.__dataclass_fields__:
+            values["method"] = self.method
+        return cls(shape=self.shape, **values)
+
+    @classmethod
+    def from_spec(cls, spec: NeuronSpec, *, dt: float, **kwargs: Any) -> NeuronBase:
+        """The layer that runs ``spec`` with step ``dt`` (s); ``kwargs``: layer-only options
+        such as ``backend``, ``learn_tau``."""
+        if cls.SPEC is None or not isinstance(spec, cls.SPEC):
+            raise TypeError(f"{cls.__name__} runs {getattr(cls.SPEC, 'kind', 'no')} specs, "
+                            f"got {type(spec).__name__}")
+        if getattr(spec, "refractory", 0.0) > 0.0:
+            raise ValueError(f"{cls.__name__} has no refractory period (spec asks "
+                             f"{spec.refractory} s); run the spec in the event engine instead")
+        values: dict[str, Any] = {name: getattr(spec, name) for name, _ in spec.params}
+        if spec.spiking:
+            values.update(spec.options.kernel_kwargs())
+        if "method" in spec.__dataclass_fields__:
+            values["method"] = spec.method
+        return cls(spec.shape, dt=dt, **values, **kwargs)
 
     def kernel_options(self) -> dict:
         """Keyword options shared by every kernel call."""

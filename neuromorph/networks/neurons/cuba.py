@@ -25,6 +25,7 @@ from typing import NamedTuple
 
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.primitives.discretize import (
     leaky_coefficients,
@@ -48,6 +49,8 @@ class CubaLIF(NeuronBase):
 
     ``learn_tau`` makes ``tau_syn`` and ``tau_mem`` trainable; ``learn_threshold`` the threshold.
     """
+
+    SPEC = specs.CubaLIF
 
     def __init__(
         self,

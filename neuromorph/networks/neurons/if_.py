@@ -9,6 +9,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.primitives.discretize import integrator_gain
 from neuromorph.sim.kernels import if_multistep
@@ -24,6 +25,8 @@ class IFState(NamedTuple):
 
 class IF(NeuronBase):
     """Integrate-and-fire layer over ``[T, B, *F]``; ``learn_threshold`` trains the threshold."""
+
+    SPEC = specs.IF
 
     def __init__(
         self,

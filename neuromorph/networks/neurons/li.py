@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.primitives.discretize import leaky_coefficients
 from neuromorph.sim.kernels.cpu_scan import linear_scan
@@ -30,6 +31,8 @@ class LI(NeuronBase):
     :class:`NeuronOutput` ``(v, v if return_v, LIState)`` when asked for more (same signature
     as the spiking neurons, so LI drops into the spiking layers and containers).
     """
+
+    SPEC = specs.LI
 
     def __init__(
         self,

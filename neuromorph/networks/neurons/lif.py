@@ -25,6 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
 from neuromorph.primitives.discretize import leaky_coefficients, tau_from_decay
 from neuromorph.sim.kernels import lif_multistep
@@ -99,6 +100,8 @@ class LIF(NeuronBase):
     ``forward(x, state=None, return_v=False, return_state=False)`` returns the spikes, or a
     :class:`NeuronOutput` ``(spikes, v trace, LIFState)`` when asked for more.
     """
+
+    SPEC = specs.LIF
 
     def __init__(
         self,

@@ -1,0 +1,42 @@
+"""Specs: the model of a network as validated, frozen, serialisable data.
+
+One vocabulary shared by every consumer: the dense modules (:mod:`neuromorph.networks`), the
+event engine (:mod:`neuromorph.sim`), NIR import/export (:mod:`neuromorph.nir`, spec <-> node
+1:1), the chip checks and the run directories (``model.json`` beside ``model.pt``). Neuron specs
+use NIR's names and continuous-time SI parameters; :class:`SpikeOptions` is the one
+representation of the spike and reset options. Depends only on :mod:`neuromorph.primitives`.
+"""
+
+from neuromorph.specs.base import SPECS, Param, Spec, as_param, as_shape, register, spec_from_dict
+from neuromorph.specs.graph import Graph, Sequential
+from neuromorph.specs.layers import (
+    Affine,
+    Channel,
+    Conv,
+    Delay,
+    Flatten,
+    Input,
+    Output,
+    Pool2d,
+    Scale,
+    Threshold,
+)
+from neuromorph.specs.neurons import (
+    ALIF,
+    IF,
+    LI,
+    LIF,
+    NEURON_SPECS,
+    CubaLI,
+    CubaLIF,
+    Integrator,
+    NeuronSpec,
+)
+from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
+
+__all__ = [
+    "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Affine", "Channel",
+    "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
+    "NeuronSpec", "Output", "Param", "Pool2d", "Scale", "Sequential", "Spec", "SpikeOptions",
+    "Threshold", "as_param", "as_shape", "check_reset_kind", "register", "spec_from_dict",
+]
