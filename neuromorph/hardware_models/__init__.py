@@ -29,9 +29,11 @@ def make_system(name: str, n_in: int, n_out: int, seed: int = 0, **options: Any)
     module, attr = SYSTEMS[name].split(":")
     builder = getattr(importlib.import_module(module), attr)
     try:
-        return builder(n_in=n_in, n_out=n_out, seed=seed, **options)
+        system = builder(n_in=n_in, n_out=n_out, seed=seed, **options)
     except TypeError as exc:
         raise ValueError(f"bad options for system {name!r}: {exc}") from None
+    system.made_as = (name, dict(options))  # what system_spec records to build it again
+    return system
 
 
 __all__ = ["SYSTEMS", "CallableSystem", "DigitalTwin", "PhysicalSystem", "as_system", "make_system"]

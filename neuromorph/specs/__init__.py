@@ -8,6 +8,14 @@ representation of the spike and reset options. Depends only on :mod:`neuromorph.
 """
 
 from neuromorph.specs.base import SPECS, Param, Spec, as_param, as_shape, register, spec_from_dict
+from neuromorph.specs.containers import (
+    PhysicalLayer,
+    PhysicalNetwork,
+    RecurrentSpiking,
+    SpikingConv,
+    SpikingLinear,
+    System,
+)
 from neuromorph.specs.graph import Graph, Sequential
 from neuromorph.specs.layers import (
     Affine,
@@ -37,6 +45,8 @@ from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
 __all__ = [
     "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Affine", "Channel",
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
-    "NeuronSpec", "Output", "Param", "Pool2d", "Scale", "Sequential", "Spec", "SpikeOptions",
+    "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",
+    "RecurrentSpiking", "Scale", "Sequential", "Spec", "SpikeOptions", "SpikingConv",
+    "SpikingLinear", "System",
     "Threshold", "as_param", "as_shape", "check_reset_kind", "register", "spec_from_dict",
 ]

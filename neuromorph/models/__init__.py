@@ -1,0 +1,13 @@
+"""Built models and saved models: the table of which module runs which spec
+(:mod:`~neuromorph.models.spec_modules`) and the model files of run directories
+(:mod:`~neuromorph.models.model_file`: ``model.json`` spec + ``model.pt`` state).
+
+Sits above :mod:`neuromorph.networks` and :mod:`neuromorph.hardware_models` (a saved PhyLL
+network names its physical systems) and below :mod:`neuromorph.nir` and the experiments.
+"""
+
+from neuromorph.models.model_file import ModelFileError, load_model, read_spec, save_model
+from neuromorph.models.spec_modules import build_module, module_spec
+
+__all__ = ["ModelFileError", "build_module", "load_model", "module_spec", "read_spec",
+           "save_model"]

@@ -1,0 +1,114 @@
+"""Saved models: ``NAME.json`` (the spec) beside ``NAME.pt`` (the trained state), nothing else.
+
+``NAME.json``::
+
+    {"format": "neuromorph-model", "version": 1, "dt": 0.001, "spec": {...}, "info": {...}}
+
+``spec`` is :meth:`neuromorph.specs.Spec.to_dict` of the network, ``dt`` the step (s) its
+spiking layers run at (``null`` when it has none), ``info`` free-form JSON (classes, seed ...).
+``NAME.pt`` is the module's ``state_dict``: tensors only, so it loads with
+``torch.load(weights_only=True)`` and no code runs while loading. :func:`load_model` rebuilds the
+module from the spec (:func:`neuromorph.models.spec_modules.build_module`), so no experiment
+code is needed to reload or export a trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from neuromorph.errors import NeuromorphError
+from neuromorph.models.spec_modules import build_module, module_spec
+from neuromorph.specs import Spec, spec_from_dict
+
+FORMAT, VERSION = "neuromorph-model", 1
+
+
+class ModelFileError(NeuromorphError, ValueError):
+    """A saved model cannot be read or rebuilt; the message names the file and the fix."""
+
+
+def _atomic(path: Path, write: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_model(folder: str | Path, module: nn.Module, *, dt: float | None,
+               name: str = "model", info: dict[str, Any] | None = None) -> Path:
+    """Write ``folder/NAME.json`` and ``folder/NAME.pt``; returns the json path."""
+    folder = Path(folder)
+    spec = module_spec(module)
+    doc = {"format": FORMAT, "version": VERSION, "dt": dt, "spec": spec.to_dict(),
+           "info": info or {}}
+    text = json.dumps(doc, indent=1)
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    _atomic(folder / f"{name}.pt", lambda p: torch.save(state, p))
+    json_path = folder / f"{name}.json"
+    _atomic(json_path, lambda p: p.write_text(text))
+    return json_path
+
+
+def read_spec(path: str | Path) -> tuple[Spec, float | None, dict[str, Any]]:
+    """``(spec, dt, info)`` of a saved model's json file."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"{path} is not a readable model spec ({err}); rerun the "
+                             "experiment to write it again") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not a neuromorph model spec (no "
+                             f"'format': '{FORMAT}')")
+    if doc.get("version") != VERSION:
+        raise ModelFileError(f"{path} has model format version {doc.get('version')}; this "
+                             f"neuromorph reads version {VERSION}")
+    try:
+        spec = spec_from_dict(doc["spec"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelFileError(f"{path}: bad spec ({err})") from None
+    return spec, doc.get("dt"), dict(doc.get("info") or {})
+
+
+def model_paths(path: str | Path) -> tuple[Path, Path]:
+    """``(json, pt)`` for a run folder, a ``NAME.json`` or a ``NAME.pt``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.json"
+    stem = path.with_suffix("")
+    return stem.with_suffix(".json"), stem.with_suffix(".pt")
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """The saved module (eval mode, trained state loaded) and its ``info``."""
+    json_path, pt_path = model_paths(path)
+    if not json_path.is_file():
+        raise ModelFileError(f"{json_path} does not exist; a run folder holds model.json only "
+                             "when its experiment trains a model")
+    spec, dt, info = read_spec(json_path)
+    module = build_module(spec, dt if dt is not None else 1.0)
+    try:
+        state = torch.load(pt_path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ModelFileError(f"{pt_path} (the trained state beside {json_path.name}) is "
+                             "missing") from None
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is a bad file
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+        raise ModelFileError(f"{pt_path} is corrupt or not a state dict ({first}); rerun the "
+                             "experiment") from None
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, TypeError) as err:
+        first = str(err).strip().splitlines()[0][:200]
+        raise ModelFileError(f"{pt_path} does not fit the spec in {json_path.name} ({first})"
+                             ) from None
+    return module.eval(), info
+
+
+__all__ = ["FORMAT", "VERSION", "ModelFileError", "load_model", "model_paths", "read_spec",
+           "save_model"]

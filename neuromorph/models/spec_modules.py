@@ -1,0 +1,151 @@
+"""Modules <-> specs: the one table that says which torch module runs which spec.
+
+:func:`module_spec` describes a built network as a spec (with the current values of trained
+neuron parameters); :func:`build_module` builds the network a spec describes, for a step ``dt``
+(seconds). Weights are not in the spec: load them with ``module.load_state_dict(state)``. With
+both, a saved model is rebuilt without the code that trained it
+(:mod:`neuromorph.models.model_file`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from neuromorph import specs
+from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec, system_spec
+from neuromorph.networks import neurons
+from neuromorph.networks.physical import LabelEmbedding, PhysicalLayer, PhysicalNetwork
+from neuromorph.networks.spiking_layers import (
+    RecurrentSpiking,
+    SpikingConv2d,
+    SpikingLinear,
+    SpikingSequential,
+)
+
+
+def _neuron_classes() -> dict[type[specs.Spec], type[neurons.NeuronBase]]:
+    """spec class -> the neuron module that runs it (every NeuronBase subclass with a SPEC)."""
+    found: dict[type[specs.Spec], type[neurons.NeuronBase]] = {}
+    todo = list(neurons.NeuronBase.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.SPEC is not None:
+            found.setdefault(cls.SPEC, cls)
+    return found
+
+
+def _neuron(spec: specs.NeuronSpec, dt: float) -> neurons.NeuronBase:
+    cls = _neuron_classes().get(type(spec))
+    if cls is None:
+        raise NoSpecError(f"no dense neuron module runs {spec.kind} specs")
+    return cls.from_spec(spec, dt=dt)
+
+
+def _affine(m: nn.Linear) -> specs.Affine:
+    return specs.Affine(m.in_features, m.out_features, bias=m.bias is not None)
+
+
+def _conv(m: nn.Conv2d) -> specs.Conv:
+    if isinstance(m.padding, str):
+        raise NoSpecError(f"Conv2d padding={m.padding!r} has no spec; give explicit ints")
+    return specs.Conv(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                      m.dilation, m.groups, m.bias is not None)
+
+
+# -- module -> spec ---------------------------------------------------------------------------
+def _physical_layer(m: PhysicalLayer) -> specs.PhysicalLayer:
+    return specs.PhysicalLayer(system_spec(m.system), m.n_out, m.concat_input, m.physics_on,
+                               m.linear.bias is not None)
+
+
+TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
+    SpikingLinear: lambda m: specs.SpikingLinear(_affine(m.synapse), module_spec(m.neuron)),
+    SpikingConv2d: lambda m: specs.SpikingConv(_conv(m.synapse), module_spec(m.neuron)),
+    RecurrentSpiking: lambda m: specs.RecurrentSpiking(
+        m.input.in_features, m.input.out_features, m.input.bias is not None,
+        module_spec(m.neuron)),
+    SpikingSequential: lambda m: specs.Sequential(tuple(module_spec(x) for x in m.layers)),
+    nn.Sequential: lambda m: specs.Sequential(tuple(module_spec(x) for x in m)),
+    nn.Linear: _affine,
+    nn.Conv2d: _conv,
+    nn.Flatten: lambda m: specs.Flatten(m.start_dim - 1 if m.start_dim > 0 else m.start_dim,
+                                        m.end_dim),
+    PhysicalLayer: _physical_layer,
+    PhysicalNetwork: lambda m: specs.PhysicalNetwork(
+        tuple(_physical_layer(x) for x in m.layers), m.embedding.n_classes,
+        float(m.embedding.scale)),
+}
+
+
+def module_spec(module: nn.Module) -> specs.Spec:
+    """The spec of ``module`` (neurons with their current parameter values)."""
+    if isinstance(module, neurons.NeuronBase):
+        return module.spec
+    convert = TO_SPEC.get(type(module))
+    if convert is None:
+        known = sorted(c.__name__ for c in (*TO_SPEC, neurons.NeuronBase))
+        raise NoSpecError(f"{type(module).__name__} has no spec; models made of {known} can be "
+                          "saved and rebuilt")
+    return convert(module)
+
+
+# -- spec -> module ---------------------------------------------------------------------------
+def _spiking_linear(s: specs.SpikingLinear, dt: float) -> SpikingLinear:
+    m = SpikingLinear(s.synapse.in_features, s.synapse.out_features, bias=s.synapse.bias, dt=dt)
+    m.neuron = _neuron(s.neuron, dt)
+    return m
+
+
+def _spiking_conv(s: specs.SpikingConv, dt: float) -> SpikingConv2d:
+    c = s.synapse
+    m = SpikingConv2d(c.in_channels, c.out_channels, c.kernel_size, stride=c.stride,
+                      padding=c.padding, bias=c.bias, dt=dt)
+    m.synapse = nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding,
+                          c.dilation, c.groups, c.bias)
+    m.neuron = _neuron(s.neuron, dt)
+    return m
+
+
+def _recurrent(s: specs.RecurrentSpiking, dt: float) -> RecurrentSpiking:
+    m = RecurrentSpiking(s.in_features, s.hidden, bias=s.bias, dt=dt)
+    m.neuron = _neuron(s.neuron, dt)
+    return m
+
+
+def _physical(s: specs.PhysicalLayer, dt: float) -> PhysicalLayer:
+    return PhysicalLayer(system_from_spec(s.system), s.n_out, s.concat_input, s.physics, s.bias)
+
+
+def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
+    return nn.Flatten(s.start_dim + 1 if s.start_dim >= 0 else s.start_dim, s.end_dim)
+
+
+BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
+    specs.SpikingLinear: _spiking_linear,
+    specs.SpikingConv: _spiking_conv,
+    specs.RecurrentSpiking: _recurrent,
+    specs.Sequential: lambda s, dt: SpikingSequential(*(build_module(x, dt) for x in s.layers)),
+    specs.Affine: lambda s, dt: nn.Linear(s.in_features, s.out_features, bias=s.bias),
+    specs.Flatten: _flatten,
+    specs.PhysicalLayer: _physical,
+    specs.PhysicalNetwork: lambda s, dt: PhysicalNetwork(
+        [_physical(x, dt) for x in s.layers], LabelEmbedding(s.n_classes, s.label_scale)),
+}
+
+
+def build_module(spec: specs.Spec, dt: float) -> nn.Module:
+    """The (untrained) module that runs ``spec`` with step ``dt`` (s)."""
+    if isinstance(spec, specs.NeuronSpec):
+        return _neuron(spec, dt)
+    make = BUILD.get(type(spec))
+    if make is None:
+        raise NoSpecError(f"no module runs {spec.kind} specs; buildable: "
+                          f"{sorted(c.kind for c in BUILD)} and the neuron specs")
+    return make(spec, dt)
+
+
+__all__ = ["BUILD", "TO_SPEC", "build_module", "module_spec"]
