@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.experiments.plots import seed_mean_text
 from neuromorph.hardware_models.base import PhysicalSystem
 from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.baselines import (
@@ -206,11 +207,11 @@ def summarize(results: dict[str, list[MethodResult]]) -> dict[str, float]:
 
 
 def table(results: dict[str, list[MethodResult]]) -> str:
-    """A plain-text table: method, test accuracy mean +- std over seeds, queries, note."""
-    lines = [f"{'method':<16}{'test accuracy':>22}{'queries/run':>14}  note"]
+    """A plain-text table: method, test accuracy mean +- std over seeds (the value alone for one
+    seed), queries, note."""
+    lines = [f"{'method':<16}{'test accuracy':>27}{'queries/run':>14}  note"]
     for method, runs in results.items():
-        acc = np.array([r.test_accuracy for r in runs]) * 100
+        cell = seed_mean_text([100 * r.test_accuracy for r in runs])
         q = np.mean([r.queries for r in runs])
-        cell = f"{acc.mean():6.2f} +- {acc.std():5.2f} % (n={len(runs)})"
-        lines.append(f"{method:<16}{cell:>22}{q:>14.3g}  {METHOD_NOTES.get(method, '')}")
+        lines.append(f"{method:<16}{cell:>27}{q:>14.3g}  {METHOD_NOTES.get(method, '')}")
     return "\n".join(lines)

@@ -20,11 +20,12 @@ from neuromorph.experiments.phyll_common import (
     summarize,
     table,
 )
-from neuromorph.experiments.plots import confusion_matrix, learning_curves, loss_curves
+from neuromorph.experiments.plots import learning_curves, loss_curves
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.hardware_models import make_system
 from neuromorph.hardware_models.base import PhysicalSystem
 from neuromorph.hardware_models.nonidealities import MultiplicativeNoise
+from neuromorph.plot import confusion_matrix
 
 SYSTEM_OPTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "measured-acoustic": lambda cfg: {
@@ -140,14 +141,16 @@ def _plots(
     run: RunDir, results: dict[str, list[MethodResult]], split: Split,
     classes: Sequence[str], title: str,
 ) -> None:
-    first = {m: r[0] for m, r in results.items()}
-    curves = {m: r.curve for m, r in first.items() if r.curve}
-    if curves:
-        fig = learning_curves(curves, xlabel="training progress (%)", title=f"{title} (first seed)")
+    curves = {m: [r.curve for r in runs] for m, runs in results.items() if runs[0].curve}
+    if curves:  # methods without a curve (linear readouts) are baselines: their final accuracy
+        baselines = {m: [r.test_accuracy for r in runs] for m, runs in results.items()
+                     if m not in curves}
+        fig = learning_curves(curves, xlabel="training progress (%)", title=title,
+                              baselines=baselines)
         run.save_figure(fig, "learning_curves")
-    if "phyll" in first:
-        best = first["phyll"]
-        run.save_figure(loss_curves(best.losses, title="PhyLL layer losses"), "phyll_loss")
+    if "phyll" in results:
+        losses = [r.losses for r in results["phyll"]]
+        run.save_figure(loss_curves(losses, title="PhyLL layer losses"), "phyll_loss")
         # the last seed's split is what ``split`` holds; recompute predictions' truth from it
         last = results["phyll"][-1]
         run.save_figure(

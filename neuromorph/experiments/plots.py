@@ -1,63 +1,54 @@
-"""Plots shared by experiments (matplotlib, Agg backend)."""
+"""Figures and result text shared by experiments, drawn with :mod:`neuromorph.plot`.
+
+Experiments hold learning curves as lists of ``(x, accuracy)`` points, one list per seed; these
+helpers turn them into :func:`neuromorph.plot.learning_curves` arrays (mean ± std band over
+seeds) and format a mean over seeds for the printed tables.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from neuromorph import plot
 
-
-def learning_curves(
-    curves: dict[str, Sequence[tuple[float, float]]], xlabel: str = "epoch", title: str = ""
-) -> plt.Figure:
-    """Test accuracy (%) against training progress, one line per method."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, curve in curves.items():
-        if curve:
-            x, y = zip(*curve, strict=True)
-            ax.plot(x, 100 * np.asarray(y), label=name, marker=".")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return fig
+Curve = Sequence[tuple[float, float]]
 
 
-def loss_curves(losses: Sequence[Sequence[float]], title: str = "") -> plt.Figure:
-    """Per-layer training loss over epochs (``losses[epoch][layer]``)."""
-    arr = np.asarray(losses)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for k in range(arr.shape[1]):
-        ax.plot(arr[:, k], label=f"layer {k}")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("layer loss")
-    ax.set_title(title)
-    ax.legend()
-    return fig
+def seed_mean_text(values: Sequence[float], digits: int = 2, unit: str = " %") -> str:
+    """``mean +- std unit (n seeds)`` over seeds (std with ``ddof = 0``, as the metrics store);
+    one seed: ``value unit (1 seed)``, since a spread of one value means nothing."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 1:
+        return f"{v[0]:.{digits}f}{unit} (1 seed)"
+    return f"{v.mean():.{digits}f} +- {v.std():.{digits}f}{unit} ({v.size} seeds)"
 
 
-def confusion_matrix(
-    y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str], title: str = ""
-) -> plt.Figure:
-    """Row-normalised confusion matrix with counts annotated."""
-    n = len(classes)
-    counts = np.zeros((n, n), dtype=int)
-    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
-    norm = counts / np.maximum(counts.sum(1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.5 * n, 0.8 + 0.5 * n))
-    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    for i in range(n):
-        for j in range(n):
-            if counts[i, j]:
-                ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7)
-    ax.set_xticks(range(n), classes, rotation=45)
-    ax.set_yticks(range(n), classes)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    return fig
+def learning_curves(curves: Mapping[str, Curve | Sequence[Curve]], xlabel: str = "epoch",
+                    title: str = "", baselines: Mapping[str, float | Sequence[float]] | None = None,
+                    ) -> Figure:
+    """Test accuracy (%) against training progress, one line per method.
+
+    ``curves[name]`` is one curve (``[(x, accuracy), ...]``) or one curve per seed (drawn as
+    mean ± std; seeds share their x); ``baselines[name]`` an accuracy, or one per seed, drawn
+    as a horizontal line. Methods without points are left out."""
+    xs, ys = {}, {}
+    for name, value in curves.items():
+        per_seed = [value] if value and np.ndim(value[0]) == 1 else list(value)
+        per_seed = [c for c in per_seed if len(c)]
+        if per_seed:
+            xs[name] = [p[0] for p in per_seed[0]]
+            ys[name] = [[p[1] for p in c] for c in per_seed]
+    return plot.learning_curves(ys, xs, baselines=baselines, xlabel=xlabel, title=title)
+
+
+def loss_curves(losses: Sequence[Sequence[Sequence[float]]], title: str = "") -> Figure:
+    """Per-layer training loss against epoch (``losses[seed][epoch][layer]``), mean ± std over
+    seeds."""
+    arr = np.asarray(losses, dtype=float)  # [seed, epoch, layer]
+    epochs = np.arange(1, arr.shape[1] + 1)
+    layers = {f"layer {k}": arr[:, :, k] for k in range(arr.shape[2])}
+    return plot.learning_curves(layers, epochs, ylabel="layer loss softplus(-α ΔG)",
+                                percent=False, title=title)
