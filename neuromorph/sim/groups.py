@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from neuromorph.sim.propagators import lif_matrix, refractory_steps
+from neuromorph.units import as_seconds, as_si
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -37,7 +38,8 @@ class Channel:
     """An exponentially decaying synaptic variable ``dx/dt = -x / tau``.
 
     ``scale`` multiplies ``x`` in the membrane equation of current-based groups; ``e_rev``
-    (volts) is the reversal potential of a conductance-based channel.
+    (volts) is the reversal potential of a conductance-based channel. ``tau`` and ``e_rev``
+    also take Brian2 ``Quantity`` values (``5*ms``, ``0*mV``).
     """
 
     tau: float
@@ -45,6 +47,9 @@ class Channel:
     e_rev: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tau", as_seconds(self.tau, "tau"))
+        if self.e_rev is not None:
+            object.__setattr__(self, "e_rev", as_si(self.e_rev, "e_rev", "V"))
         if not self.tau > 0:
             raise ValueError(f"a channel needs tau > 0 (seconds), got {self.tau}")
 
@@ -56,7 +61,7 @@ def as_channels(channels: dict[str, float | Channel] | None) -> dict[str, Channe
         if name in ("v", "u", "I", "1") or not name.isidentifier():
             raise ValueError(f"invalid channel name {name!r}; use an identifier other than "
                              "v, u, I")
-        out[name] = ch if isinstance(ch, Channel) else Channel(float(ch))
+        out[name] = ch if isinstance(ch, Channel) else Channel(ch)
     return out
 
 
@@ -114,7 +119,11 @@ def resolve(obj: SpikeSource | Subgroup) -> tuple[SpikeSource, int, int]:
 
 
 class NeuronGroup(SpikeSource):
-    """Base class: state rows, threshold, refractoriness, reset, state access."""
+    """Base class: state rows, threshold, refractoriness, reset, state access.
+
+    ``v_threshold``, ``v_reset`` (volts) and ``refractory`` (seconds) take SI floats or Brian2
+    ``Quantity`` values; a bare ``refractory`` in ``[1, 1e4)`` warns (likely ms).
+    """
 
     extra_rows: tuple[str, ...] = ()
 
@@ -125,6 +134,9 @@ class NeuronGroup(SpikeSource):
     ) -> None:
         if int(n) != n or n < 1:
             raise ValueError(f"a group needs n >= 1 neurons, got {n}")
+        refractory = as_seconds(refractory, "refractory")
+        v_threshold = as_si(v_threshold, "v_threshold", "V")
+        v_reset = as_si(v_reset, "v_reset", "V")
         if refractory < 0:
             raise ValueError(f"refractory must be >= 0 seconds, got {refractory}")
         self.n, self.name = int(n), name
@@ -269,6 +281,8 @@ class LIFGroup(NeuronGroup):
 
     Without channels, projections target ``v`` directly (delta synapses, ``v += w``). Units:
     seconds, volts, ohms (``r_m``), amperes (``I``); channels are in volts unless scaled.
+    Every parameter also takes a Brian2 ``Quantity`` (``tau_m=20*ms``); a bare ``tau_m`` in
+    ``[1, 1e4)`` warns (:class:`~neuromorph.units.ImplausibleUnitWarning`: likely ms).
     """
 
     def __init__(
@@ -277,9 +291,10 @@ class LIFGroup(NeuronGroup):
         channels: dict[str, float | Channel] | None = None, name: str | None = None,
         integrate_refractory: bool = False,
     ) -> None:
+        tau_m, v_rest = as_seconds(tau_m, "tau_m"), as_si(v_rest, "v_rest", "V")
         if not tau_m > 0:
             raise ValueError(f"tau_m must be > 0 seconds, got {tau_m}")
-        self.tau_m, self.v_rest, self.r_m = tau_m, v_rest, r_m
+        self.tau_m, self.v_rest, self.r_m = tau_m, v_rest, as_si(r_m, "r_m", "ohm")
         super().__init__(n, v_threshold=v_threshold, v_reset=v_reset, refractory=refractory,
                          channels=channels, name=name,
                          integrate_refractory=integrate_refractory)

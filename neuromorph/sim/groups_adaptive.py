@@ -11,7 +11,8 @@ Brian2 equivalent (``method='exact'``; Brian2's ``adaptive_threshold.py`` exampl
 (seconds) its time constant, ``threshold_jump`` (volts) the step at each spike. ``v_th`` is the
 state row after the channels, so ``X = [v, x_1..x_C, v_th, I, 1]``; its exact step
 ``v_th(t+dt) = v_threshold + (v_th - v_threshold) exp(-dt / tau_threshold)`` is one more row of
-the update matrix, and it is not frozen during refractoriness.
+the update matrix, and it is not frozen during refractoriness. Parameters also take Brian2
+``Quantity`` values (``tau_threshold=50*ms``, ``threshold_jump=2*mV``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from torch import Tensor
 
 from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, LIFGroup
+from neuromorph.units import as_seconds, as_si
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -39,13 +41,15 @@ class AdaptiveLIFGroup(LIFGroup):
         r_m: float = 1.0, channels: dict[str, float | Channel] | None = None,
         name: str | None = None, integrate_refractory: bool = False,
     ) -> None:
+        tau_threshold = as_seconds(tau_threshold, "tau_threshold")
         if not tau_threshold > 0:
             raise ValueError(f"tau_threshold must be > 0 seconds, got {tau_threshold}")
-        self.tau_threshold, self.threshold_jump = float(tau_threshold), float(threshold_jump)
+        self.tau_threshold = tau_threshold
+        self.threshold_jump = as_si(threshold_jump, "threshold_jump", "V")
         super().__init__(n, tau_m=tau_m, v_rest=v_rest, v_threshold=v_threshold,
                          v_reset=v_reset, refractory=refractory, r_m=r_m, channels=channels,
                          name=name, integrate_refractory=integrate_refractory)
-        self.state[self.row("v_th")] = v_threshold
+        self.state[self.row("v_th")] = self.v_threshold
 
     def update_matrix(self, dt: float) -> Tensor:
         """The LIF matrix with a zero column for ``v_th`` and the exact ``v_th`` row."""

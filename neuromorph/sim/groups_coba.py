@@ -13,6 +13,8 @@ for the ``g_k``; ``v`` sees the conductances at the start of the step)::
 
     g_tot = 1 + sum_k g_k,   v_inf = (v_rest + sum_k g_k E_k + r_m I) / g_tot
     v(t+dt) = v_inf + (v - v_inf) * exp(-dt * g_tot / tau_m),   g_k(t+dt) = g_k exp(-dt/tau_k)
+
+Parameters also take Brian2 ``Quantity`` values (``tau_m=20*ms``, ``g_leak=10*nS``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, NeuronGroup
 from neuromorph.sim.propagators import coba_matrix
+from neuromorph.units import as_seconds, as_si
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -37,6 +40,10 @@ class COBALIFGroup(NeuronGroup):
         channels: dict[str, Channel], refractory: float = 0.0, r_m: float | None = None,
         g_leak: float | None = None, name: str | None = None,
     ) -> None:
+        tau_m, v_rest = as_seconds(tau_m, "tau_m"), as_si(v_rest, "v_rest", "V")
+        if g_leak is not None:
+            g_leak = as_si(g_leak, "g_leak", "S")
+        r_m = None if r_m is None else as_si(r_m, "r_m", "ohm")
         if not tau_m > 0:
             raise ValueError(f"tau_m must be > 0 seconds, got {tau_m}")
         if g_leak is not None and not g_leak > 0:

@@ -22,7 +22,8 @@ refractory)``). ``m, h, n`` start at 0, as in the Brian2 example.
 
 Integration is Brian2's ``method='exponential_euler'``: every variable's equation is linear in
 itself, ``dx/dt = A + B x``, and advances as ``x <- -A/B + (x + A/B) exp(B dt)`` with ``A, B``
-from the state at the start of the step; the conductances decay exactly.
+from the state at the start of the step; the conductances decay exactly. Parameters also take
+Brian2 ``Quantity`` values (``c_m=200*pF``, ``e_l=-60*mV``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import torch
 
 from neuromorph.primitives.discretize import exact_decay
 from neuromorph.sim.groups import Channel, NeuronGroup
+from neuromorph.units import as_si
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -58,6 +60,10 @@ class HHGroup(NeuronGroup):
         v_t: float = -63e-3, v_threshold: float = -20e-3, refractory: float = 3e-3,
         channels: dict[str, Channel] | None = None, name: str | None = None,
     ) -> None:
+        c_m, g_l, g_na, g_kd = (as_si(x, k, u) for x, k, u in (
+            (c_m, "c_m", "F"), (g_l, "g_l", "S"), (g_na, "g_na", "S"), (g_kd, "g_kd", "S")))
+        e_l, e_na, e_k, v_t = (as_si(x, k, "V") for x, k in (
+            (e_l, "e_l"), (e_na, "e_na"), (e_k, "e_k"), (v_t, "v_t")))
         for what, value in (("c_m", c_m), ("g_l", g_l)):
             if not value > 0:
                 raise ValueError(f"{what} must be > 0 (SI units), got {value}")

@@ -9,7 +9,8 @@ Brian2 equivalent (``method='euler'``; every variable, channels included)::
 
 with ``a`` (1/s, 0.02/ms = 20), ``b`` (1/s, 0.2/ms = 200), ``c`` (V, -65 mV), ``d`` (V/s,
 8 mV/ms = 8). Channels ``x_k`` and ``r_m I`` are in V/s; a projection onto ``v`` adds volts.
-Initial state: ``v = c``, ``u = b c``.
+Initial state: ``v = c``, ``u = b c``. Parameters also take Brian2 ``Quantity`` values
+(``a=0.02/ms``, ``c=-65*mV``, ``d=8*mV/ms``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 
 from neuromorph.sim.groups import Channel, NeuronGroup
 from neuromorph.sim.propagators import IZH_K2, izhikevich_matrix
+from neuromorph.units import as_si
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -35,6 +37,8 @@ class IzhikevichGroup(NeuronGroup):
         v_peak: float = 0.030, refractory: float = 0.0, r_m: float = 1.0,
         channels: dict[str, float | Channel] | None = None, name: str | None = None,
     ) -> None:
+        a, b = as_si(a, "a", "Hz"), as_si(b, "b", "Hz")
+        c, d = as_si(c, "c", "V"), as_si(d, "d", "V/s")
         self.a, self.b, self.c, self.d, self.r_m = a, b, c, d, r_m
         super().__init__(n, v_threshold=v_peak, v_reset=c, refractory=refractory,
                          channels=channels, name=name)

@@ -17,6 +17,7 @@ lives on the network device, the others on the CPU.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -37,18 +38,25 @@ from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.poisson_input import PoissonInput
 from neuromorph.sim.projections import Projection, WeightSpec
 from neuromorph.sim.short_term import TsodyksMarkram
+from neuromorph.units import as_seconds
 
 DEVICE_STREAMS = ("poisson",)
 
 
 class Network:
-    """A simulation with an explicit ``dt`` (seconds); see the module docstring."""
+    """A simulation with an explicit ``dt`` (seconds); see the module docstring.
 
-    def __init__(self, dt: float = 1e-4, *, device: str | torch.device = "cpu",
+    ``dt`` (and :meth:`run`'s ``duration``) take seconds or a Brian2 ``Quantity`` (``0.1*ms``);
+    a bare ``dt >= 0.01`` warns (:class:`~neuromorph.units.ImplausibleUnitWarning`), as it is
+    most likely a Brian2 value in ms.
+    """
+
+    def __init__(self, dt: Any = 1e-4, *, device: str | torch.device = "cpu",
                  dtype: torch.dtype = torch.float32, seed: int = 0, backend: str = "auto",
                  kernels: str = "auto", fuse: bool = True) -> None:
-        if not dt > 0:
-            raise ValueError(f"dt must be > 0 seconds, got {dt}")
+        dt = as_seconds(dt, "dt", kind="step")
+        if not (dt > 0 and math.isfinite(dt)):
+            raise ValueError(f"dt must be a finite time step > 0 seconds, got {dt}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.dt, self.device, self.dtype = float(dt), torch.device(device), dtype
@@ -190,10 +198,15 @@ class Network:
         return deliver
 
     # ------------------------------------------------------------------ running
-    def run(self, duration: float, *, progress: bool = False, desc: str = "simulating") -> None:
-        """Advance by ``duration`` seconds (``round(duration / dt)`` steps)."""
-        if duration < 0:
-            raise ValueError(f"duration must be >= 0 seconds, got {duration}")
+    def run(self, duration: Any, *, progress: bool = False, desc: str = "simulating") -> None:
+        """Advance by ``duration`` seconds (``round(duration / dt)`` steps).
+
+        ``duration``: seconds or a Brian2 ``Quantity``; a bare ``duration >= 100`` warns
+        (:class:`~neuromorph.units.ImplausibleUnitWarning`; pass ``100*second`` or filter the
+        warning when 100 s of biological time is meant)."""
+        duration = as_seconds(duration, "duration", kind="duration")
+        if not (duration >= 0 and math.isfinite(duration)):
+            raise ValueError(f"duration must be a finite time >= 0 seconds, got {duration}")
         self.build()
         n_steps = int(round(duration / self.dt))
         if self.step + n_steps > MAX_STEPS:
