@@ -34,11 +34,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from torch import Tensor  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from neuromorph.data.poisson_digits import minibatches  # noqa: E402
 from neuromorph.experiments import snn_digits  # noqa: E402
+from neuromorph.experiments.plots import count_text  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.experiments.snn_common import SNNTask, train_seed  # noqa: E402
 from neuromorph.experiments.snn_eval import torch_threads  # noqa: E402
@@ -183,27 +185,55 @@ def _write_nir(run: RunDir, model: SpikingSequential) -> str:
     return f"model.nir: {len(graph.nodes)} NIR nodes (inspect with `neuromorph inspect`)"
 
 
-def _plot(run: RunDir, metrics: dict[str, float], chips: tuple[str, ...]) -> None:
-    """Float, the unflushed chip run, and each flushed deployment method per chip."""
+def accuracy_figure(metrics: dict[str, float], chips: tuple[str, ...]) -> Figure:
+    """Bars: float, the unflushed chip run and each flushed deployment method per chip, each
+    labelled with its accuracy and its change from float (percentage points); a chip whose
+    check found errors has hatched bars and its error count written under its name."""
     kinds = [("chip", "test_accuracy_{c}", "tab:gray")] + [
         (m, f"accuracy_{{c}}_{m}", color)
         for m, color in (("ptq", "tab:orange"), ("qat", "tab:green"), ("inloop", "tab:red"))]
-    labels, values, colors = ["float"], [metrics["test_accuracy_float"]], ["tab:blue"]
+    ref = metrics["test_accuracy_float"]
+    labels, values, colors, hatches = ["float"], [ref], ["tab:blue"], [""]
     for c in chips:
+        errors = int(metrics.get(f"violations_{c}_errors", 0))
         for name, key, color in kinds:
             if key.format(c=c) in metrics:
-                labels.append(f"{c}\n{name}")
+                flag = f"\n{count_text(errors, 'error')}" if errors else ""
+                labels.append(f"{c}{flag}\n{name}")
                 values.append(metrics[key.format(c=c)])
                 colors.append(color)
-    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 1, 3.6))
-    bars = ax.bar(labels, [100 * v for v in values], color=colors)
-    for b, v in zip(bars, values, strict=True):
-        ax.text(b.get_x() + b.get_width() / 2, 100 * v + 0.5, f"{100 * v:.1f}", ha="center",
-                fontsize=8)
+                hatches.append("//" if errors else "")
+    fig, ax = plt.subplots(figsize=(1.15 * len(labels) + 1, 4.0))
+    bars = ax.bar(labels, [100 * v for v in values], color=colors, hatch=hatches,
+                  edgecolor="k", linewidth=0.6)
+    for k, (b, v) in enumerate(zip(bars, values, strict=True)):
+        delta = "" if k == 0 else f"\n{100 * (v - ref):+.1f} pp"
+        ax.text(b.get_x() + b.get_width() / 2, 100 * v + 0.3, f"{100 * v:.1f}{delta}",
+                ha="center", va="bottom", fontsize=7,
+                bbox={"fc": "white", "ec": "none", "pad": 0.5, "alpha": 0.8})
+    ax.axhline(100 * ref, color="tab:blue", ls="--", lw=0.8, zorder=0)
     lo = 100 * min(values)
-    ax.set(ylabel="test accuracy (%)", ylim=(max(0.0, lo - 5), 101),
-           title="float vs integer chip models (chip: unflushed; ptq/qat/inloop: flushed)")
-    run.save_figure(fig, "accuracy")
+    ax.set(ylabel="test accuracy (%)", ylim=(max(0.0, lo - 8), 104),
+           title="float vs integer chip models (chip: unflushed; ptq/qat/inloop: flushed)\n"
+                 "labels: accuracy (%) and change from float (pp); hatched: chip check errors")
+    ax.title.set_fontsize(9)
+    return fig
+
+
+def chip_summary(metrics: dict[str, float], chip: str) -> list[str]:
+    """The printed lines of one chip: integer accuracy, check errors/warnings, energy, methods."""
+    e = metrics.get(f"energy_per_inference_{chip}_nJ")
+    errors = int(metrics[f"violations_{chip}_errors"])
+    warnings = int(metrics[f"violations_{chip}_warnings"])
+    lines = [f"  {chip}: integer model {100 * metrics[f'test_accuracy_{chip}']:.2f} % "
+             f"(numerics only {100 * metrics[f'test_accuracy_{chip}_numerics']:.2f} %), "
+             f"{count_text(errors, 'error')} / {count_text(warnings, 'warning')}, "
+             + (f"~{e:.3g} nJ per inference" if e is not None else "energy n/a")]
+    methods = ", ".join(f"{m} {100 * metrics[f'accuracy_{chip}_{m}']:.2f} %"
+                        for m in ("ptq", "qat", "inloop") if f"accuracy_{chip}_{m}" in metrics)
+    lines.append(f"    flushed: {methods}; best (lowest train loss) "
+                 f"{100 * metrics[f'accuracy_{chip}_int']:.2f} %")
+    return lines
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -237,27 +267,16 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                f"{task.n_test} test samples; float test accuracy "
                f"{100 * metrics['test_accuracy_float']:.2f} %"]
     for chip in cfg.chips:
-        e = metrics.get(f"energy_per_inference_{chip}_nJ")
-        summary.append(
-            f"  {chip}: integer model {100 * metrics[f'test_accuracy_{chip}']:.2f} % "
-            f"(numerics only {100 * metrics[f'test_accuracy_{chip}_numerics']:.2f} %), "
-            f"{int(metrics[f'violations_{chip}_errors'])} errors / "
-            f"{int(metrics[f'violations_{chip}_warnings'])} warnings, "
-            + (f"~{e:.3g} nJ per inference" if e is not None else "energy n/a"))
-        methods = ", ".join(f"{m} {100 * metrics[f'accuracy_{chip}_{m}']:.2f} %"
-                            for m in ("ptq", "qat", "inloop") if f"accuracy_{chip}_{m}" in metrics)
-        summary.append(f"    flushed: {methods}; best (lowest train loss) "
-                       f"{100 * metrics[f'accuracy_{chip}_int']:.2f} %")
+        summary += chip_summary(metrics, chip)
     summary.append(nir_line)
     text = "\n".join(summary)
     print(text)
     run.write_text("results.txt", text + "\n\n" + "\n".join(lines))
     run.write_metrics(metrics)
-    _plot(run, metrics, cfg.chips)
-    run.save_model({"state_dict": model.state_dict(), "config": cfg.to_dict(), "seed": cfg.seed,
-                    "n_inputs": task.n_inputs, "n_classes": task.n_classes,
-                    "experiment": "deploy-digits"})
+    run.save_figure(accuracy_figure(metrics, cfg.chips), "accuracy")
+    run.save_network(model, info={"seed": cfg.seed, "n_inputs": task.n_inputs,
+                                  "n_classes": task.n_classes})
     return run.path
 
 
-__all__ = ["SUMMARY", "Config", "main"]
+__all__ = ["SUMMARY", "Config", "accuracy_figure", "chip_summary", "main"]

@@ -26,6 +26,11 @@ def seed_mean_text(values: Sequence[float], digits: int = 2, unit: str = " %") -
     return f"{v.mean():.{digits}f} +- {v.std():.{digits}f}{unit} ({v.size} seeds)"
 
 
+def count_text(n: int, noun: str) -> str:
+    """``"1 error"``, ``"2 errors"``, ``"0 errors"``: a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def learning_curves(curves: Mapping[str, Curve | Sequence[Curve]], xlabel: str = "epoch",
                     title: str = "", baselines: Mapping[str, float | Sequence[float]] | None = None,
                     ) -> Figure:
