@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from neuromorph import __version__, experiments
+from neuromorph.cli_export import add_subparsers, export_command, inspect_command
 from neuromorph.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -23,7 +24,6 @@ from neuromorph.errors import (
     one_line,
 )
 from neuromorph.experiments.config import describe_fields, parse_overrides
-from neuromorph.experiments.nir_commands import add_subparsers, export_command, inspect_command
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -259,6 +259,15 @@ class RunDir:
         os.replace(tmp, path)
         return path
 
+    def save_network(self, module: Any, *, info: dict[str, Any] | None = None,
+                     name: str = "model") -> Path:
+        """Save a trained network as ``NAME.json`` (spec) + ``NAME.pt`` (state): reloadable and
+        exportable (``neuromorph export RUN_DIR``) without this experiment's code."""
+        from neuromorph.models import save_model
+
+        return save_model(self.path, module, name=name,
+                          info={"experiment": self.name, **(info or {})})
+
     def write_text(self, name: str, text: str) -> Path:
         return atomic_write_text(self.path / name, text)
 

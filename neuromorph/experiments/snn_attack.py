@@ -283,8 +283,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.write_text("results.txt", "\n".join(text) + "\n")
     run.write_metrics(m)
     _plot(run, cfg, m, list(table))
-    run.save_model({"state_dict": victim.model.state_dict(), "config": cfg.to_dict(),
-                    "seed": seed, "n_inputs": 64, "n_classes": 10, "experiment": "snn-attack"})
+    run.save_network(victim.model, info={"seed": seed, "n_inputs": 64, "n_classes": 10})
     return run.path
 
 

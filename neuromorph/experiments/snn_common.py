@@ -257,8 +257,8 @@ def run_snn(
     run.write_metrics(metrics)
     _plots(run, cfg, results, task)
     last = results[-1]
-    run.save_model({"state_dict": last.model.cpu().state_dict(), "config": cfg.to_dict(),
-                    "seed": last.seed, "n_inputs": task.n_inputs, "n_classes": task.n_classes})
+    run.save_network(last.model.cpu(), info={"seed": last.seed, "n_inputs": task.n_inputs,
+                                             "n_classes": task.n_classes})
     return run.path
 
 

@@ -313,9 +313,8 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                    + "\n".join(sorted(set(notes))) + "\n")
     run.write_metrics(metrics)
     _plot(run, cfg, metrics)
-    run.save_model({"state_dict": one_step.state_dict(), "config": cfg.to_dict(),
-                    "seed": seeds[-1], "n_inputs": 64, "n_classes": 10, "n_steps": 1,
-                    "experiment": "snn-timesteps"})
+    run.save_network(one_step, info={"seed": seeds[-1], "n_inputs": 64, "n_classes": 10,
+                                     "n_steps": 1})
     return run.path
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from neuromorph.errors import NeuromorphError
 from neuromorph.models.spec_modules import build_module, module_spec
+from neuromorph.networks.neurons import NeuronBase
 from neuromorph.specs import Spec, spec_from_dict
 
 FORMAT, VERSION = "neuromorph-model", 1
@@ -39,10 +40,22 @@ def _atomic(path: Path, write: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_model(folder: str | Path, module: nn.Module, *, dt: float | None,
+def module_dt(module: nn.Module) -> float | None:
+    """The step (s) of the module's spiking layers, ``None`` when it has none; layers with
+    different steps raise (a saved model has one ``dt``)."""
+    steps = {float(m.dt) for m in module.modules() if isinstance(m, NeuronBase)}
+    if len(steps) > 1:
+        raise ModelFileError(f"the model's layers run at different steps {sorted(steps)} s; "
+                             "a saved model has one dt")
+    return steps.pop() if steps else None
+
+
+def save_model(folder: str | Path, module: nn.Module, *, dt: float | None = None,
                name: str = "model", info: dict[str, Any] | None = None) -> Path:
-    """Write ``folder/NAME.json`` and ``folder/NAME.pt``; returns the json path."""
+    """Write ``folder/NAME.json`` and ``folder/NAME.pt``; returns the json path. ``dt``
+    defaults to the step of the module's spiking layers (:func:`module_dt`)."""
     folder = Path(folder)
+    dt = module_dt(module) if dt is None else float(dt)
     spec = module_spec(module)
     doc = {"format": FORMAT, "version": VERSION, "dt": dt, "spec": spec.to_dict(),
            "info": info or {}}
@@ -110,5 +123,5 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     return module.eval(), info
 
 
-__all__ = ["FORMAT", "VERSION", "ModelFileError", "load_model", "model_paths", "read_spec",
-           "save_model"]
+__all__ = ["FORMAT", "VERSION", "ModelFileError", "load_model", "model_paths", "module_dt",
+           "read_spec", "save_model"]

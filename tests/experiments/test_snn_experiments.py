@@ -10,6 +10,7 @@ from neuromorph import experiments
 from neuromorph.experiments.config import ConfigError
 from neuromorph.experiments.snn_common import build_network, layer_outputs
 from neuromorph.experiments.snn_digits import Config as DigitsConfig
+from neuromorph.models import load_model
 
 FILES = {"config.yaml", "metrics.json", "loss.png", "accuracy.png", "raster.png",
          "firing_rates.png", "model.pt", "results.txt"}
@@ -38,14 +39,14 @@ def test_snn_digits_tiny_run_learns(tmp_path):
     assert metrics["rate_hz_input"] > 0 and metrics["rate_hz_hidden1"] > 0
     meta = yaml.safe_load((out / "config.yaml").read_text())
     assert meta["experiment"] == "snn-digits" and meta["config"]["hidden"] == [32]
-    saved = torch.load(out / "model.pt", weights_only=False)
-    assert saved["seed"] == 1 and saved["n_classes"] == 10
-    # the saved weights rebuild the trained network
+    # model.json + model.pt rebuild the trained network without the experiment's code
+    rebuilt, info = load_model(out)
+    assert info["seed"] == 1 and info["n_classes"] == 10 and info["experiment"] == "snn-digits"
     cfg = DigitsConfig(hidden=(32,), n_steps=10)
     model = build_network(cfg, 64, 10)
-    model.load_state_dict(saved["state_dict"])
-    out_trace = layer_outputs(model, torch.zeros(10, 2, 64))[-1]
-    assert out_trace.shape == (10, 2, 10)
+    model.load_state_dict(torch.load(out / "model.pt", weights_only=True))
+    x = (torch.rand(10, 2, 64) < 0.3).float()
+    assert torch.equal(layer_outputs(rebuilt, x)[-1], layer_outputs(model, x)[-1])
 
 
 def test_snn_digits_is_reproducible(tmp_path):
@@ -55,7 +56,7 @@ def test_snn_digits_is_reproducible(tmp_path):
     b = experiments.run("snn-digits", overrides, tmp_path / "b", progress=False)
     ma, mb = (json.loads((p / "metrics.json").read_text()) for p in (a, b))
     assert ma["test_accuracy"] == mb["test_accuracy"]
-    sa, sb = (torch.load(p / "model.pt", weights_only=False)["state_dict"] for p in (a, b))
+    sa, sb = (torch.load(p / "model.pt", weights_only=True) for p in (a, b))
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
 
 

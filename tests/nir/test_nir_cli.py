@@ -42,11 +42,9 @@ def test_export_a_run_directory_model(tmp_path, capsys) -> None:
     run = RunDir(tmp_path / "run", "snn-digits", cfg)
     torch.manual_seed(1)
     net = build_network(cfg, 64, 10)
-    run.save_model({"state_dict": net.state_dict(), "config": cfg.to_dict(), "seed": 0,
-                    "n_inputs": 64, "n_classes": 10})
+    run.save_network(net, info={"seed": 0})
     out = tmp_path / "digits.nir"
-    assert main(["export", str(run.path / "model.pt"), "--to", "nir", str(out),
-                 "--dt-target", "1e-4"]) == 0
+    assert main(["export", str(run.path), "--to", "nir", str(out), "--dt-target", "1e-4"]) == 0
     back = from_nir(out)
     assert back[0].neuron.dt == pytest.approx(1e-4)
     # retimed graph: the same discrete dynamics up to float rounding of 1 - dt/tau
@@ -65,4 +63,6 @@ def test_cli_errors_are_reported_not_raised(tmp_path, capsys) -> None:
     torch.save({"state_dict": {}}, tmp_path / "orphan.pt")
     assert main(["export", str(tmp_path / "orphan.pt"), "--to", "nir",
                  str(tmp_path / "y.nir")]) == 2
-    assert "config.yaml" in capsys.readouterr().err
+    assert "no orphan.json beside it" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--to", "nir", str(tmp_path / "y.nir")]) == 2
+    assert "holds no model.json" in capsys.readouterr().err

@@ -1,11 +1,11 @@
 """CLI commands ``neuromorph export MODEL --to nir OUT.nir`` and ``neuromorph inspect FILE.nir``.
 
-``MODEL`` is either a torch-saved neuromorph module (``torch.save(net, "net.pt")``) or the
-``model.pt`` of an experiment run directory (a dict with ``state_dict`` and ``config``; the
-network is rebuilt with the experiment's ``build_network``, the experiment name is read from the
-``config.yaml`` beside it). Files are loaded with ``torch.load(weights_only=True)``: a pickled
-module can run code when loaded, so it is refused unless ``--trust-pickle`` says the user wrote it.
-Nothing here imports ``torch`` or ``nir`` until a command runs (``neuromorph --help`` stays fast).
+``MODEL`` is a run folder (or its ``model.json`` / ``model.pt``): the network is rebuilt from the
+spec in ``model.json`` and its state in ``model.pt`` (:mod:`neuromorph.models`), with no
+experiment code imported. A torch-saved module (``torch.save(net, "net.pt")``) is accepted too;
+a pickled module can run code when loaded, so it is refused unless ``--trust-pickle`` says the
+user wrote it. Nothing here imports ``torch`` or ``nir`` until a command runs (``neuromorph
+--help`` stays fast).
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from neuromorph.errors import NeuromorphError
 
 if TYPE_CHECKING:
@@ -26,52 +24,6 @@ if TYPE_CHECKING:
 
 class ModelLoadError(NeuromorphError, ValueError):
     """``MODEL`` cannot be turned into a network; the message says why and what to pass."""
-
-
-def _experiment_name(saved: dict, path: Path) -> str:
-    if "experiment" in saved:
-        return str(saved["experiment"])
-    cfg = path.parent / "config.yaml"
-    if not cfg.is_file():
-        raise ModelLoadError(
-            f"{path} holds a state dict but {cfg} (which names the experiment) is missing; "
-            "export from inside the run directory, or torch.save the module and pass "
-            "--trust-pickle"
-        )
-    meta = yaml.safe_load(cfg.read_text()) or {}
-    if "experiment" not in meta:
-        raise ModelLoadError(f"{cfg} does not name the experiment (no 'experiment' key)")
-    return str(meta["experiment"])
-
-
-def _spiking_builder(config_cls: type) -> Callable | None:
-    """The shared spiking-MLP builder when the experiment's Config is an ``SNNConfig``."""
-    try:
-        from neuromorph.experiments.snn_common import SNNConfig, build_network
-    except ImportError:  # pragma: no cover - experiments refactored
-        return None
-    return build_network if issubclass(config_cls, SNNConfig) else None
-
-
-def _rebuild(saved: dict, path: Path) -> nn.Module:
-    from neuromorph import experiments
-    from neuromorph.experiments.config import build_config
-
-    name = _experiment_name(saved, path)
-    module = experiments.load(name)
-    build = getattr(module, "build_network", None) or _spiking_builder(module.Config)
-    missing = [k for k in ("config", "n_inputs", "n_classes") if k not in saved]
-    if build is None or missing:
-        raise ModelLoadError(
-            f"cannot rebuild the network of experiment {name!r} from {path}"
-            + (f" (missing keys {missing})" if missing else " (it has no build_network)")
-            + "; torch.save the trained module and export it with --trust-pickle"
-        )
-    fields = {f for f in module.Config.__dataclass_fields__}
-    cfg = build_config(module.Config, {k: v for k, v in saved["config"].items() if k in fields})
-    net = build(cfg, int(saved["n_inputs"]), int(saved["n_classes"]))
-    net.load_state_dict(saved["state_dict"])
-    return net
 
 
 def _load(path: Path, trust_pickle: bool) -> Any:
@@ -101,30 +53,31 @@ def _first_line(err: BaseException) -> str:
 
 
 def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module:
-    """The network stored at ``path`` (see the module docstring for the two accepted forms)."""
+    """The network stored at ``path`` (see the module docstring for the accepted forms)."""
     from torch import nn
 
+    from neuromorph.models import ModelFileError as SpecFileError
+    from neuromorph.models import load_model as load_saved
+
     path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"model {str(path)!r} does not exist")
+    spec_file = path / "model.json" if path.is_dir() else path.with_suffix(".json")
+    if spec_file.is_file():
+        try:
+            return load_saved(spec_file)[0]
+        except SpecFileError as err:
+            raise ModelLoadError(str(err)) from None
     if path.is_dir():
-        hint = path / "model.pt"
-        raise ModelLoadError(f"{path} is a folder; give the model file"
-                             + (f", e.g. {hint}" if hint.is_file() else ""))
-    if not path.is_file():
-        raise ModelLoadError(f"model file {str(path)!r} does not exist")
+        raise ModelLoadError(f"{path} holds no model.json: its experiment trains no network "
+                             "that can be exported (or the run did not finish); give a run "
+                             "folder of snn-digits, phyll-vowels, deploy-digits, ...")
     obj = _load(path, trust_pickle)
     if isinstance(obj, nn.Module):
         return obj.eval()
-    if isinstance(obj, dict) and "state_dict" in obj:
-        return _rebuild(obj, path).eval()
-    if isinstance(obj, dict) and (path.parent / "config.yaml").is_file():
-        name = (yaml.safe_load((path.parent / "config.yaml").read_text()) or {}).get(
-            "experiment", "this")
-        raise ModelLoadError(
-            f"{path} is the model.pt of a {name} run, which stores {sorted(obj)[:4]} rather "
-            "than a network; only runs that train a spiking network (snn-digits, snn-randman, "
-            "deploy-digits) export to NIR")
-    raise ModelLoadError(f"{path} holds a {type(obj).__name__}, not a network; pass a run's "
-                         "model.pt or a torch-saved module")
+    raise ModelLoadError(f"{path} holds a {type(obj).__name__} and no {spec_file.name} beside "
+                         "it; pass a run folder (or its model.json), or a torch-saved module "
+                         "with --trust-pickle")
 
 
 def _to_nir(model: nn.Module, out: Path, args: argparse.Namespace) -> str:
@@ -177,7 +130,7 @@ def inspect_command(args: argparse.Namespace) -> int:
 def add_subparsers(sub: argparse._SubParsersAction) -> None:
     """Add the ``export`` and ``inspect`` sub-commands to the CLI's sub-parsers."""
     exp = sub.add_parser("export", help="export a trained model (e.g. to a NIR file)")
-    exp.add_argument("model", help="model.pt of a run directory, or a torch-saved module")
+    exp.add_argument("model", help="a run folder (model.json + model.pt), or a torch-saved module")
     exp.add_argument("--to", required=True, choices=sorted(EXPORT_FORMATS),
                      help="target format")
     exp.add_argument("out", help="output file, e.g. net.nir")
