@@ -11,6 +11,7 @@ import torch
 from tqdm import tqdm
 
 from neuromorph.data.vowels import Split
+from neuromorph.errors import RunDirError
 from neuromorph.experiments.config import ExperimentConfig
 from neuromorph.experiments.phyll_common import (
     METHODS,
@@ -25,7 +26,10 @@ from neuromorph.experiments.rundir import RunDir
 from neuromorph.hardware_models import make_system
 from neuromorph.hardware_models.base import PhysicalSystem
 from neuromorph.hardware_models.nonidealities import MultiplicativeNoise
+from neuromorph.models import build_module, module_spec
+from neuromorph.networks.physical import PhysicalNetwork
 from neuromorph.plot import confusion_matrix
+from neuromorph.specs import spec_from_dict
 
 SYSTEM_OPTIONS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "measured-acoustic": lambda cfg: {
@@ -121,20 +125,31 @@ def _to_saved(result: MethodResult) -> dict[str, Any]:
         "queries": int(result.queries), "curve": [list(p) for p in result.curve],
         "losses": result.losses, "predictions": result.predictions,
         "state_dict": model.state_dict() if isinstance(model, torch.nn.Module) else model,
+        "spec": module_spec(model).to_dict() if isinstance(model, PhysicalNetwork) else None,
     }
 
 
 def _from_saved(saved: dict[str, Any]) -> MethodResult:
-    """The saved result; ``model`` is the trained state dict (what ``model.pt`` stores)."""
+    """The saved result; ``model`` is ``{"state_dict", "spec"}`` (rebuilt when it is saved)."""
     return MethodResult(
         saved["test_accuracy"], saved["train_accuracy"], saved["queries"],
         [tuple(p) for p in saved["curve"]], saved["losses"], saved["predictions"],
-        saved["state_dict"],
+        {"state_dict": saved["state_dict"], "spec": saved.get("spec")},
     )
 
 
-def _state_dict(model: Any) -> dict[str, Any]:
-    return model.state_dict() if isinstance(model, torch.nn.Module) else dict(model)
+def _trained_network(result: MethodResult) -> torch.nn.Module:
+    """The trained network of a result: the module itself, or (a seed finished before a
+    resume) rebuilt from the spec and state its seed file holds."""
+    if isinstance(result.model, torch.nn.Module):
+        return result.model
+    saved = dict(result.model)
+    if saved.get("spec") is None:
+        raise RunDirError("a resumed seed was saved by an older neuromorph without its network "
+                          "spec; rerun with --overwrite")
+    net = build_module(spec_from_dict(saved["spec"]), dt=1.0)
+    net.load_state_dict(saved["state_dict"])
+    return net
 
 
 def _plots(
@@ -160,4 +175,4 @@ def _plots(
             ),
             "confusion_matrix",
         )
-        run.save_model({"state_dict": _state_dict(last.model), "classes": list(classes)})
+        run.save_network(_trained_network(last), info={"classes": list(classes)})

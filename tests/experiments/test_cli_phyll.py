@@ -3,9 +3,12 @@
 import json
 
 import pytest
+import torch
 import yaml
 
 from neuromorph.cli import main
+from neuromorph.models import build_module, load_model, module_spec, read_spec
+from neuromorph.networks.physical import PhysicalNetwork
 
 
 def test_list_shows_every_experiment_with_a_line(capsys):
@@ -54,3 +57,12 @@ def test_phyll_vowels_runs_end_to_end_on_a_tiny_config(phyll_data, tmp_path):
     assert metrics["phyll_physical_queries"] > 0 and metrics["system_fit_test_r2"] > 0.9
     for name in ("learning_curves.png", "confusion_matrix.png", "phyll_loss.png", "model.pt"):
         assert (out / name).is_file(), name
+    # the trained PhyLL network reloads from model.json + model.pt, its system named by spec
+    net, info = load_model(out)
+    assert isinstance(net, PhysicalNetwork) and info["experiment"] == "phyll-vowels"
+    assert module_spec(net.layers[0]).system.name == "measured-acoustic"
+    # the spec alone rebuilds the same device: its fixed constants equal the trained run's
+    fresh = build_module(read_spec(out / "model.json")[0], dt=1.0).state_dict()
+    state = torch.load(out / "model.pt", weights_only=True)
+    device_keys = [k for k in state if ".system." in k]
+    assert device_keys and all(torch.equal(fresh[k], state[k]) for k in device_keys)
