@@ -10,7 +10,9 @@ synaptic currents, exact subthreshold integration on the dt grid::
 with taum 20 ms, taue 5 ms, taui 10 ms, Vt -50 mV, Vr -60 mV, El -49 mV, we = 60*0.27/10 mV,
 wi = -20*4.5/10 mV and v(0) = Vr + rand() (Vt - Vr), as in Brian2's ``examples/CUBA.py``.
 Writes a raster, the population rate, rate and ISI-CV histograms, metrics (mean rate, mean ISI
-CV, wall time) and the final network state.
+CV, wall time) and the final network state. When Brian2 is installed (``brian2_reference``,
+default on), its twin of the same network (:func:`neuromorph.sim.brian2_bridge.to_brian2`: same
+synapses, same v(0)) runs too, and its rate and ISI CV are drawn beside ours.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.sim import (  # noqa: E402
@@ -62,6 +66,7 @@ class Config(ExperimentConfig):
     dtype: Literal["float32", "float64"] = "float32"
     device: str = "cpu"
     backend: Literal["auto", "numpy", "torch"] = "auto"
+    brian2_reference: bool = True  # when Brian2 is installed, run its twin and plot it beside
 
     def __post_init__(self) -> None:
         self.check(self.n_neurons >= 2, f"n_neurons must be >= 2, got {self.n_neurons}")
@@ -107,29 +112,76 @@ def isi_cv(i: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
     return np.sqrt(var) / mean
 
 
-def _plots(run: RunDir, cfg: Config, i: np.ndarray, t: np.ndarray, rates: np.ndarray,
-           cvs: np.ndarray, trace: StateMonitor) -> None:
-    fig, ax = plt.subplots(3, 1, figsize=(8, 8), sharex=True,
+@dataclass
+class Spikes:
+    """One simulator's spikes: neuron indices and times (s)."""
+
+    i: np.ndarray
+    t: np.ndarray
+
+
+def _population_rate(spikes: Spikes, cfg: Config, bin_s: float = 1e-3) -> tuple:
+    bins = np.arange(0.0, cfg.duration + bin_s / 2, bin_s)
+    counts, _ = np.histogram(spikes.t, bins)
+    return counts / (cfg.n_neurons * bin_s), bins
+
+
+def raster_figure(cfg: Config, ours: Spikes, trace_t: np.ndarray, trace_v: np.ndarray,
+                  reference: Spikes | None = None) -> Figure:
+    """Raster (excitatory / inhibitory coloured), the population rate in 1 ms bins (Brian2's
+    beside ours when given) and the membrane potential of the recorded neurons."""
+    fig, ax = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True,
                            gridspec_kw={"height_ratios": [3, 1, 1]})
-    ax[0].plot(t * 1e3, i, ",k")
-    ax[0].set_ylabel("neuron index")
-    ax[0].set_title(f"CUBA: {cfg.n_neurons} LIF neurons, p = {cfg.p_connect}")
-    bins = np.arange(0.0, cfg.duration + 1e-3, 1e-3)
-    counts, _ = np.histogram(t, bins)
-    ax[1].plot(bins[:-1] * 1e3, counts / (cfg.n_neurons * 1e-3), "k", lw=0.8)
-    ax[1].set_ylabel("rate (Hz)")
-    for k in range(trace.v.shape[1]):
-        ax[2].plot(trace.t * 1e3, trace.v[:, k] * 1e3, lw=0.7)
+    ne = int(round(cfg.n_neurons * cfg.exc_fraction))
+    plot.raster(ours.t, ours.i, groups={"excitatory": (0, ne), "inhibitory": (ne, cfg.n_neurons)},
+                time_unit="ms", ax=ax[0],
+                title=f"CUBA: {cfg.n_neurons} LIF neurons, p = {cfg.p_connect} (neuromorph)")
+    ax[0].set_xlabel("")
+    runs = {"neuromorph": ours} | ({"Brian2": reference} if reference is not None else {})
+    for k, (name, spikes) in enumerate(runs.items()):
+        rate, bins = _population_rate(spikes, cfg)
+        ax[1].stairs(rate, bins * 1e3, color=("k", "C3")[k], ls=("-", "--")[k],
+                     lw=0.9 - 0.3 * k, label=name)
+    ax[1].set_ylabel("population\nrate (Hz)")
+    ax[1].legend(fontsize=7, loc="upper right")
+    for k in range(trace_v.shape[1]):
+        ax[2].plot(trace_t * 1e3, trace_v[:, k] * 1e3, lw=0.7, label=f"neuron {k}")
+    ax[2].axhline(cfg.v_threshold * 1e3, color="0.5", ls=":", lw=0.8, label="threshold")
     ax[2].set_ylabel("v (mV)")
     ax[2].set_xlabel("time (ms)")
-    run.save_figure(fig, "raster")
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
-    ax[0].hist(rates, bins=40, color="0.3")
-    ax[0].set_xlabel("firing rate (Hz)")
+    ax[2].legend(fontsize=7, loc="upper right", ncol=4)
+    fig.tight_layout()
+    return fig
+
+
+def rates_figure(cfg: Config, ours: Spikes, reference: Spikes | None = None) -> Figure:
+    """Firing-rate and ISI-CV histograms per neuron, Brian2's beside ours on shared bins."""
+    runs = {"neuromorph": ours} | ({"Brian2": reference} if reference is not None else {})
+    n = cfg.n_neurons
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    plot.histograms({k: np.bincount(s.i, minlength=n) / cfg.duration for k, s in runs.items()},
+                    xlabel="firing rate (Hz)", ax=ax[0], title="rate per neuron")
+    plot.histograms({k: isi_cv(s.i, s.t, n) for k, s in runs.items()},
+                    xlabel="ISI CV (std / mean of the intervals)", ax=ax[1],
+                    title="ISI CV per neuron (>= 3 spikes)")
     ax[0].set_ylabel("neurons")
-    ax[1].hist(cvs, bins=40, color="0.3")
-    ax[1].set_xlabel("ISI CV")
-    run.save_figure(fig, "rates_isi_cv")
+    ax[1].set_ylabel("neurons")
+    fig.tight_layout()
+    return fig
+
+
+def _brian2_twin(net: Network, cfg: Config) -> object | None:
+    """Brian2's twin of the built network (same synapses, same v(0)), or None when the
+    reference is off or Brian2 is not installed."""
+    if not cfg.brian2_reference:
+        return None
+    try:
+        from neuromorph.sim.brian2_bridge import to_brian2
+
+        return to_brian2(net)
+    except ImportError as err:
+        print(f"cuba: no Brian2 reference ({err})")
+        return None
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -137,10 +189,16 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     t0 = time.perf_counter()
     net, P, spikes, trace = build(cfg)
     net.build()
+    twin = _brian2_twin(net, cfg)
     t1 = time.perf_counter()
     net.run(cfg.duration, progress=progress, desc="cuba")
     t2 = time.perf_counter()
     i, t = spikes.i, spikes.t
+    reference = None
+    if twin is not None:
+        twin_wall = twin.run(cfg.duration)
+        theirs = twin.monitors["spikes"]
+        reference = Spikes(theirs.i, theirs.t)
     n, ne = cfg.n_neurons, int(round(cfg.n_neurons * cfg.exc_fraction))
     rates = np.bincount(i, minlength=n) / cfg.duration
     cvs = isi_cv(i, t, n)
@@ -165,10 +223,19 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
             f"I {metrics['rate_inh_hz']:.2f}), mean ISI CV {metrics['isi_cv_mean']:.3f}\n"
             f"simulated in {metrics['wall_time_s']:.2f} s wall ({net.ops.name} backend, "
             f"{cfg.device}, {cfg.dtype}); build {metrics['build_time_s']:.2f} s")
+    if reference is not None:
+        ref_cvs = isi_cv(reference.i, reference.t, n)
+        metrics |= {"brian2_mean_rate_hz": float(reference.i.size / n / cfg.duration),
+                    "brian2_isi_cv_mean": float(ref_cvs.mean()) if ref_cvs.size else np.nan,
+                    "brian2_wall_time_s": twin_wall}
+        text += (f"\nBrian2 twin (same synapses and v(0), {twin.target}): mean rate "
+                 f"{metrics['brian2_mean_rate_hz']:.2f} Hz, mean ISI CV "
+                 f"{metrics['brian2_isi_cv_mean']:.3f}, {twin_wall:.2f} s wall")
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    _plots(run, cfg, i, t, rates, cvs, trace)
+    run.save_figure(raster_figure(cfg, Spikes(i, t), trace.t, trace.v, reference), "raster")
+    run.save_figure(rates_figure(cfg, Spikes(i, t), reference), "rates_isi_cv")
     np.savez_compressed(run.path / "spikes.npz", i=i.astype(np.int32), t=t)
     run.save_model(network_state(net), "final_state")
     return run.path

@@ -13,6 +13,9 @@ taum 10 ms, Ee 0 mV, vt -54 mV, vr -60 mV, El -74 mV, taue 5 ms, taupre = taupos
 gmax 0.01, dApre = 0.01 gmax, dApost = -dApre taupre/taupost 1.05, w(0) ~ U[0, gmax], v(0) = 0
 (Brian2's default). ``linearized=false`` uses the true conductance term ``ge (Ee - v)``
 (COBALIFGroup, exponential Euler). After 100 s most weights sit near 0 or near gmax.
+``brian2_reference=true`` also runs Brian2's twin of the network (:func:`neuromorph.sim.
+brian2_bridge.to_brian2`, same w(0), replaying our input spikes) and draws its weights and rate
+beside ours in ``weights.png``.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.sim import (  # noqa: E402
@@ -77,6 +82,7 @@ class Config(ExperimentConfig):
     dtype: Literal["float32", "float64"] = "float64"
     device: str = "cpu"
     backend: Literal["auto", "numpy", "torch"] = "auto"
+    brian2_reference: bool = False  # also run Brian2's twin on our input spikes (~2.4 s per s)
 
     def __post_init__(self) -> None:
         self.check(self.n_inputs >= 1, f"n_inputs must be >= 1, got {self.n_inputs}")
@@ -127,24 +133,59 @@ def bimodality(w: np.ndarray, g_max: float) -> dict[str, float]:
             "frac_middle": float(np.mean((x > 0.4) & (x < 0.6))), "bimodality_coefficient": bc}
 
 
-def _plots(run: RunDir, cfg: Config, w0: np.ndarray, w: np.ndarray, wmon: StateMonitor,
-           rate_t: np.ndarray, rate: np.ndarray) -> None:
-    fig, ax = plt.subplots(4, 1, figsize=(7, 10))
-    ax[0].plot(w / cfg.g_max, ".k", ms=2)
-    ax[0].set_ylabel("w / gmax")
-    ax[0].set_xlabel("synapse index")
-    ax[1].hist(w0 / cfg.g_max, 20, color="0.75", label="initial")
-    ax[1].hist(w / cfg.g_max, 20, color="0.2", alpha=0.8, label="final")
-    ax[1].set_xlabel("w / gmax")
-    ax[1].legend()
-    ax[2].plot(wmon.t, wmon.w / cfg.g_max, lw=0.8)
-    ax[2].set_ylabel("w / gmax")
-    ax[2].set_xlabel("time (s)")
-    ax[3].plot(rate_t, rate, "k", lw=0.8)
-    ax[3].set_ylabel("post rate (Hz, 1 s bins)")
-    ax[3].set_xlabel("time (s)")
+@dataclass
+class Trajectory:
+    """What the figure shows of one simulator's run: final weights (S) and post spike times (s)."""
+
+    w: np.ndarray
+    post_spike_times: np.ndarray
+
+
+def weights_figure(cfg: Config, w0: np.ndarray, ours: Trajectory, trace_t: np.ndarray,
+                   trace_w: np.ndarray, reference: Trajectory | None = None) -> Figure:
+    """Final weights by synapse, initial/final (and Brian2's final) weight histograms as
+    outlined steps on shared bins, two weight traces, and the post rate in 1 s bins."""
+    fig, ax = plt.subplots(4, 1, figsize=(7, 10.5))
+    ax[0].plot(ours.w / cfg.g_max, "o", color="C1", ms=3, mfc="none", mew=0.6,
+               label="neuromorph")
+    if reference is not None:  # a cross inside each ring where both simulators agree
+        ax[0].plot(reference.w / cfg.g_max, "+", color="C2", ms=2.5, mew=0.6, label="Brian2")
+        ax[0].legend(fontsize=8, markerscale=2)
+    ax[0].set(xlabel="synapse index", ylabel="final w / g_max")
+    hists = {"initial": w0 / cfg.g_max, f"final, neuromorph ({cfg.duration:g} s)":
+             ours.w / cfg.g_max}
+    if reference is not None:
+        hists[f"final, Brian2 ({cfg.duration:g} s)"] = reference.w / cfg.g_max
+    plot.weight_histogram(hists, bins=20, value_range=(0.0, 1.0), unit="g_max", ax=ax[1])
+    for k in range(trace_w.shape[1]):
+        ax[2].plot(trace_t, trace_w[:, k] / cfg.g_max, lw=0.8, label=f"synapse {k}")
+    ax[2].set(xlabel="time (s)", ylabel="w / g_max")
+    ax[2].legend(fontsize=8)
+    bins = np.arange(0.0, cfg.duration + 1.0, 1.0)
+    runs = {"neuromorph": ours} | ({"Brian2": reference} if reference is not None else {})
+    for k, (name, run) in enumerate(runs.items()):
+        counts, _ = np.histogram(run.post_spike_times, bins)
+        ax[3].stairs(counts / np.diff(bins), bins, color=f"C{k + 1}", ls=("-", "--")[k],
+                     lw=1.2 - 0.4 * k, label=name)
+    ax[3].set(xlabel="time (s)", ylabel="post rate (Hz, 1 s bins)")
+    ax[3].legend(fontsize=8)
     fig.tight_layout()
-    run.save_figure(fig, "weights")
+    return fig
+
+
+def _brian2_twin(net: Network, cfg: Config) -> tuple[object | None, SpikeMonitor | None]:
+    """Brian2's twin of the network (same w(0), fed our input spikes afterwards), or
+    ``(None, None)`` when the reference is off or Brian2 is not installed."""
+    if not cfg.brian2_reference:
+        return None, None
+    try:
+        from neuromorph.sim.brian2_bridge import to_brian2
+
+        twin = to_brian2(net)
+    except ImportError as err:
+        print(f"stdp-song2000: no Brian2 reference ({err})")
+        return None, None
+    return twin, net.add(SpikeMonitor(net["input"], name="input_spikes"))
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -154,14 +195,17 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     wmon = net.add(StateMonitor(proj, "w", record=[0, 1], every=every, name="w_trace"))
     net.add(PopulationRateMonitor(net["input"], name="input_rate"))
     w0 = proj.weights.double().numpy().copy()
+    twin, input_spikes = _brian2_twin(net, cfg)
     t0 = time.perf_counter()
     net.run(cfg.duration, progress=progress, desc="stdp-song2000")
     wall = time.perf_counter() - t0
+    reference = None
+    if twin is not None:
+        twin.set_input_spikes("input", input_spikes)
+        twin.run(cfg.duration)
+        reference = Trajectory(twin.weights("S"), twin.monitors["post_spikes"].t)
     w = proj.weights.double().cpu().numpy()
     t_post = post_spikes.t
-    bins = np.arange(0.0, cfg.duration + 1.0, 1.0)
-    counts, _ = np.histogram(t_post, bins)
-    rate = counts / np.diff(bins)
     last = min(10.0, cfg.duration)
     metrics = {
         **bimodality(w, cfg.g_max),
@@ -182,10 +226,21 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
             f"(uniform: 0.556)\npost rate {metrics['post_rate_hz']:.1f} Hz overall, "
             f"{metrics['post_rate_last_10s_hz']:.1f} Hz over the last {last:g} s; "
             f"wall time {wall:.1f} s ({net.ops.name} backend, {cfg.device})")
+    if reference is not None:
+        ref = bimodality(reference.w, cfg.g_max)
+        metrics |= {"brian2_frac_near_zero": ref["frac_near_zero"],
+                    "brian2_frac_near_gmax": ref["frac_near_gmax"],
+                    "brian2_post_rate_hz": float(reference.post_spike_times.size / cfg.duration),
+                    "ks_vs_brian2": float(stats.ks_2samp(w, reference.w, method="asymp").statistic)}
+        text += (f"\nBrian2 twin (same input spikes): within 10% of 0: "
+                 f"{ref['frac_near_zero']:.2f}, of gmax: {ref['frac_near_gmax']:.2f}; post rate "
+                 f"{metrics['brian2_post_rate_hz']:.1f} Hz; KS distance of the final weights "
+                 f"{metrics['ks_vs_brian2']:.3f}")
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    _plots(run, cfg, w0, w, wmon, bins[:-1], rate)
+    fig = weights_figure(cfg, w0, Trajectory(w, t_post), wmon.t, wmon.w, reference)
+    run.save_figure(fig, "weights")
     np.savez_compressed(run.path / "weights.npz", w0=w0, w=w, post_spike_times=t_post)
     run.save_model(network_state(net), "final_state")
     return run.path
