@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 ArrayLike = Sequence[float] | np.ndarray
 _TIME_SCALE = {"s": 1.0, "ms": 1e3}
@@ -55,9 +56,13 @@ def raster(times: ArrayLike, neurons: ArrayLike, *,
                          f"{i.shape}; pass one (time, index) pair per spike")
     ax = _axes(ax, (7, 3.5))
     spans = groups or {"": (int(i.min()) if i.size else 0, int(i.max()) + 1 if i.size else 1)}
+    rows = max(stop for _, stop in spans.values()) - min(start for start, _ in spans.values())
+    size = float(np.clip(1500.0 / max(rows, 1), 2.0, 40.0))  # ticks fill a row when rows are few
     for label, (start, stop) in spans.items():
         sel = (i >= start) & (i < stop)
-        ax.scatter(t[sel], i[sel], s=2, marker="|", linewidths=0.6, label=label or None)
+        ax.scatter(t[sel], i[sel], s=size, marker="|", linewidths=0.6 if rows > 100 else 1.0,
+                   label=label or None)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(f"time ({time_unit})")
     ax.set_ylabel("neuron index")
     ax.set_title(title)

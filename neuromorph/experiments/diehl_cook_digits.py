@@ -44,11 +44,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.data.poisson_digits import digits_split, minibatches, poisson_digits  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
@@ -265,16 +265,8 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     ax.legend()
     run.save_figure(fig, "accuracy_vs_neurons")
     net = results[best]["net"]
-    cols = int(math.ceil(math.sqrt(best)))
-    rows = int(math.ceil(best / cols))
-    grid = np.zeros((rows * 9, cols * 9))
-    for j in range(best):
-        r, c = divmod(j, cols)
-        grid[r * 9 : r * 9 + 8, c * 9 : c * 9 + 8] = net.w[j].reshape(8, 8).numpy()
-    fig, ax = plt.subplots(figsize=(0.5 * cols + 1, 0.5 * rows + 0.5))
-    ax.imshow(grid, cmap="hot_r")
-    ax.set_title(f"input weights of the {best} neurons")
-    ax.axis("off")
+    fig = plot.weight_images(net.w.numpy(), (8, 8), unit="g_leak",
+                             title=f"input weights of the {best} neurons (8 x 8 pixels each)")
     run.save_figure(fig, "weights")
     run.save_model({n: {"weights": r["net"].w, "theta": r["net"].theta, "labels": r["labels"]}
                     for n, r in results.items()}, "model")

@@ -15,11 +15,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.figure import Figure
 from torch import Tensor
 from tqdm import tqdm
 
+from neuromorph import plot
 from neuromorph.data.poisson_digits import minibatches
 from neuromorph.experiments.config import ExperimentConfig
+from neuromorph.experiments.plots import seed_mean_text
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.learning_rules.spike_losses import get_loss, predict, rate_regularizer
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
@@ -249,8 +252,8 @@ def run_snn(
         metrics[f"test_accuracy_seed{r.seed}"] = r.test_accuracy
     for layer, rates in zip(spiking_layer_names(cfg), results[0].rates_hz, strict=True):
         metrics[f"rate_hz_{layer}"] = float(rates.mean())  # first seed, mean over neurons
-    line = (f"{name}: {title}; test accuracy {100 * acc.mean():.2f} +- {100 * acc.std():.2f} % "
-            f"over {len(seeds)} seed(s), {task.n_test} test samples, "
+    line = (f"{name}: {title}; test accuracy {seed_mean_text(100 * acc)}, "
+            f"{task.n_test} test samples, "
             f"{metrics['train_seconds_per_seed']:.1f} s training per seed")
     print(line)
     run.write_text("results.txt", line + "\n")
@@ -263,53 +266,68 @@ def run_snn(
 
 
 def _plots(run: RunDir, cfg: SNNConfig, results: list[SeedResult], task: SNNTask) -> None:
-    """loss.png, accuracy.png (all seeds), raster.png and firing_rates.png (first seed)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        ax.plot(range(1, len(r.loss) + 1), r.loss, label=f"seed {r.seed}")
-    ax.set(xlabel="epoch", ylabel="training loss", title="surrogate-gradient BPTT")
-    ax.legend()
-    run.save_figure(fig, "loss")
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in results:
-        epochs = range(1, len(r.loss) + 1)
-        line = ax.plot(epochs, 100 * np.array(r.test_curve), label=f"test, seed {r.seed}")[0]
-        ax.plot(epochs, 100 * np.array(r.train_accuracy), ls="--", color=line.get_color(),
-                label=f"train, seed {r.seed}")
-    ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    run.save_figure(fig, "accuracy")
+    """loss.png, accuracy.png (mean ± std over seeds), raster.png and firing_rates.png (first
+    seed)."""
+    for name, fig in figures(cfg, results, task).items():
+        run.save_figure(fig, name)
 
-    first = results[0]
+
+def figures(cfg: SNNConfig, results: list[SeedResult], task: SNNTask) -> dict[str, Figure]:
+    """The run's figures by file name: training loss and accuracy curves (mean ± std band over
+    seeds), a raster of one test sample through every layer (output traces with a legend, the
+    true class drawn thick) and the firing-rate histograms of every spiking layer."""
+    epochs = np.arange(1, len(results[0].loss) + 1)
+    out = {"loss": plot.learning_curves({"training loss": [r.loss for r in results]}, epochs,
+                                        ylabel=f"training loss ({cfg.readout} readout)",
+                                        percent=False, title="surrogate-gradient BPTT"),
+           "accuracy": plot.learning_curves(
+               {"test": [r.test_curve for r in results],
+                "train": [r.train_accuracy for r in results]},
+               epochs, ylabel="accuracy (%)", title="accuracy"),
+           "raster": _raster_figure(cfg, results[0], task)}
+    spiking = spiking_layer_names(cfg)
+    fig, axes = plt.subplots(1, len(spiking), figsize=(3.4 * len(spiking), 3.2), squeeze=False,
+                             layout="constrained")
+    for ax, rates, nm in zip(axes[0], results[0].rates_hz, spiking, strict=True):
+        ax.hist(rates, bins=30, color="tab:blue")
+        ax.set(xlabel="rate (Hz)", ylabel="neurons", title=f"{nm}: mean {rates.mean():.1f} Hz")
+    fig.suptitle(f"firing rates per layer on the test set (seed {results[0].seed})")
+    out["firing_rates"] = fig
+    return out
+
+
+def _raster_figure(cfg: SNNConfig, first: SeedResult, task: SNNTask) -> Figure:
+    """One test sample through the network: spikes of every layer, then the output layer (its
+    membrane traces, or its spikes, one per class, with the true class marked)."""
     x, y = task.batch(torch.arange(1), False, torch.Generator().manual_seed(10_000 + first.seed))
     x = x.to(next(first.model.parameters()).device)
     with torch.no_grad():
         traces = [t[:, 0].cpu().numpy() for t in [x, *layer_outputs(first.model, x)]]
     names = spiking_layer_names(cfg)[: len(cfg.hidden) + 1] + ["output"]
-    fig, axes = plt.subplots(len(traces), 1, figsize=(7, 1.8 * len(traces) + 0.6), sharex=True,
-                             layout="constrained")
+    label = int(y[0])
+    fig, axes = plt.subplots(len(traces), 1, figsize=(7.5, 1.9 * len(traces) + 0.8),
+                             sharex=True, layout="constrained")
     t_ms = np.arange(traces[0].shape[0]) * task.dt * 1e3
     for k, (ax, trace, nm) in enumerate(zip(axes, traces, names, strict=True)):
         if k == len(traces) - 1 and cfg.readout != "spike_count":
-            ax.plot(t_ms, trace)
-            ax.set_ylabel("output v")
+            for c in range(trace.shape[1]):
+                ax.plot(t_ms, trace[:, c], lw=2.2 if c == label else 0.8,
+                        ls="-" if c == label else "--", color=f"C{c % 10}",
+                        label=f"class {c}" + (" (true)" if c == label else ""))
+            ax.set_ylabel("output membrane\n(threshold units)")
+            ax.legend(fontsize=6, ncol=min(5, trace.shape[1]), loc="upper left")
             continue
         steps, neurons = np.nonzero(trace)
-        ax.scatter(t_ms[steps], neurons, s=2, marker="|", color="k")
-        ax.set_ylabel(f"{nm} neuron")
-    axes[0].set_title(f"test sample (label {int(y[0])}), seed {first.seed}")
+        plot.raster(t_ms[steps] * 1e-3, neurons, time_unit="ms", ax=ax)
+        ax.set(xlabel="", ylabel=f"{nm} neuron")
+        if nm == "output":  # spike-count readout: one neuron per class
+            ax.axhspan(label - 0.5, label + 0.5, color="tab:green", alpha=0.2,
+                       label=f"true class ({label})")
+            ax.set_ylim(-0.5, trace.shape[1] - 0.5)
+            ax.legend(fontsize=7, loc="upper right")
+    axes[0].set_title(f"test sample (label {label}), seed {first.seed}")
     axes[-1].set_xlabel("time (ms)")
-    run.save_figure(fig, "raster")
-
-    spiking = spiking_layer_names(cfg)
-    fig, axes = plt.subplots(1, len(spiking), figsize=(3.4 * len(spiking), 3.2), squeeze=False,
-                             layout="constrained")
-    for ax, rates, nm in zip(axes[0], first.rates_hz, spiking, strict=True):
-        ax.hist(rates, bins=30, color="tab:blue")
-        ax.set(xlabel="rate (Hz)", ylabel="neurons", title=f"{nm}: mean {rates.mean():.1f} Hz")
-    fig.suptitle("firing rates per layer on the test set")
-    run.save_figure(fig, "firing_rates")
+    return fig
 
 
 # ----------------------------------------------------------------------------- snn-digits
