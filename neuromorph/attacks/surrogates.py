@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import torch
 from torch import Tensor, nn
@@ -55,14 +56,16 @@ def _neurons(model: nn.Module) -> list[NeuronBase]:
 
 @contextmanager
 def _swapped(pairs: list[tuple[NeuronBase, str, float]]) -> Iterator[None]:
-    saved = [(n, n.surrogate, n.scale) for n, _, _ in pairs]
+    """Give each neuron a copy of its :class:`~neuromorph.specs.SpikeOptions` with another
+    surrogate and scale (validated once here); the original options come back afterwards."""
+    saved = [(n, n.options) for n, _, _ in pairs]
     try:
         for n, name, scale in pairs:
-            n.surrogate, n.scale = name, scale
+            n.options = replace(n.options, surrogate=name, scale=scale)
         yield
     finally:
-        for n, name, scale in saved:
-            n.surrogate, n.scale = name, scale
+        for n, options in saved:
+            n.options = options
 
 
 @contextmanager
@@ -87,7 +90,7 @@ def _pre_spike(layer: SpikingLinear, x: Tensor) -> tuple[Tensor, Tensor]:
     out = layer(x, return_v=True)
     cur = layer.synapse(x)
     alpha, gain, bias, theta = n.kernel_coefficients((cur.shape[2],), cur)
-    if n.reset_delay:  # the trace is not reset within the step: it is h itself
+    if n.options.reset_delay:  # the trace is not reset within the step: it is h itself
         h = out.v
     else:  # h[t] = alpha v[t-1] + gain I[t] + bias, v[-1] = 0 (a fresh state)
         v_prev = torch.cat([torch.zeros_like(out.v[:1]), out.v[:-1]])

@@ -14,7 +14,8 @@ class                  NIR node     per step ``t`` (``dt`` in s, NIR continuous-
 :class:`Delay`         ``Delay``    ``y[t] = x[t - round(delay / dt)]`` (zeros before)
 =====================  ===========  ==========================================================
 
-:class:`Integrator`, :class:`CubaLI` and :class:`Delay` subclass
+:class:`Integrator` and :class:`CubaLI` live in :mod:`neuromorph.networks.neurons` (imported here
+so that ``neuromorph.nir.layers`` keeps naming every NIR layer). They and :class:`Delay` subclass
 :class:`~neuromorph.networks.neurons.NeuronBase`, so
 :class:`~neuromorph.networks.spiking_layers.SpikingSequential` treats them as stateful.
 """
@@ -22,21 +23,20 @@ class                  NIR node     per step ``t`` (``dt`` in s, NIR continuous-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neuromorph import specs
-from neuromorph.networks.neurons import NeuronBase, NeuronOutput
-from neuromorph.primitives.discretize import (
-    integrator_gain,
-    leaky_coefficients,
-    synapse_coefficients,
+from neuromorph.networks.neurons import (
+    CubaLI,
+    CubaLIState,
+    Integrator,
+    IntegratorState,
+    NeuronBase,
+    NeuronOutput,
 )
 from neuromorph.primitives.spike import get_surrogate, resolve_scale, spike
-from neuromorph.sim.kernels.cpu_scan import linear_scan
 
 
 class Scale(nn.Module):
@@ -91,83 +91,6 @@ def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     if len(t) != 2:
         raise ValueError(f"expected an int or a pair of ints, got {v!r}")
     return t  # type: ignore[return-value]
-
-
-class IntegratorState(NamedTuple):
-    v: Tensor
-
-
-class Integrator(NeuronBase):
-    """Perfect integrator ``dv/dt = r I`` (NIR ``I``): ``v[t] = v[t-1] + (r dt) x[t]``.
-
-    Returns the membrane trace ``[T, B, *F]`` (no spikes).
-    """
-
-    SPEC = specs.Integrator
-
-    def __init__(self, shape=None, *, dt: float, r: Tensor | float = 1.0) -> None:
-        super().__init__(shape, dt=dt)
-        self._add("r", r)
-
-    def forward(self, x: Tensor, state: IntegratorState | None = None, *, return_v: bool = False,
-                return_state: bool = False) -> Tensor | NeuronOutput:
-        x3, feat = self._flatten(x)
-        gain = self.per_neuron(integrator_gain(self.r, self.dt), feat, x3)
-        v0 = self.state_in(None if state is None else state.v, x3, "v")
-        v = linear_scan(x3 * gain, v0, torch.ones_like(gain))
-        out = v.reshape(x.shape)
-        return self.output(out, out, IntegratorState(v[-1].reshape(x.shape[1], *feat)),
-                           return_v, return_state)
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}, dt={self.dt}"
-
-
-class CubaLIState(NamedTuple):
-    i: Tensor
-    v: Tensor
-
-
-class CubaLI(NeuronBase):
-    """Current-based leaky integrator (NIR ``CubaLI``), no spikes; returns the membrane trace.
-
-    ``tau_syn dI/dt = -I + w_in x``, ``tau_mem dv/dt = (v_leak - v) + r I``; discretised by
-    :mod:`neuromorph.primitives.discretize` as ``I <- a_syn I + g_syn x`` and
-    ``v <- a_mem v + g_mem I + b_mem`` (the membrane sees the new current, as in CubaLIF).
-    """
-
-    SPEC = specs.CubaLI
-
-    def __init__(self, shape=None, *, dt: float, tau_syn: Tensor | float = 5e-3,
-                 tau_mem: Tensor | float = 20e-3, r: Tensor | float = 1.0,
-                 v_leak: Tensor | float = 0.0, w_in: Tensor | float = 1.0,
-                 method: str = "euler") -> None:
-        super().__init__(shape, dt=dt, method=method)
-        self._add("tau_syn", tau_syn, positive=True)
-        self._add("tau_mem", tau_mem, positive=True)
-        self._add("r", r)
-        self._add("v_leak", v_leak)
-        self._add("w_in", w_in)
-
-    def forward(self, x: Tensor, state: CubaLIState | None = None, *, return_v: bool = False,
-                return_state: bool = False) -> Tensor | NeuronOutput:
-        x3, feat = self._flatten(x)
-        a_syn, g_syn = synapse_coefficients(self.tau_syn, self.dt, self.method, self.w_in)
-        a_mem, g_mem, b_mem = leaky_coefficients(self.tau_mem, self.r, self.v_leak, self.dt,
-                                                 self.method, name="tau_mem")
-        a_syn, g_syn, a_mem, g_mem, b_mem = (self.per_neuron(q, feat, x3)
-                                             for q in (a_syn, g_syn, a_mem, g_mem, b_mem))
-        i0 = self.state_in(None if state is None else state.i, x3, "i")
-        v0 = self.state_in(None if state is None else state.v, x3, "v")
-        i = linear_scan(x3 * g_syn, i0, a_syn)
-        v = linear_scan(i * g_mem + b_mem, v0, a_mem)
-        B = x.shape[1]
-        st = CubaLIState(i[-1].reshape(B, *feat), v[-1].reshape(B, *feat))
-        out = v.reshape(x.shape)
-        return self.output(out, out, st, return_v, return_state)
-
-    def extra_repr(self) -> str:
-        return f"shape={self.shape}, dt={self.dt}, method={self.method!r}"
 
 
 class Delay(NeuronBase):

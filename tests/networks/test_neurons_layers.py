@@ -72,7 +72,7 @@ def _hand_neuron(name: str, cur: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 _NEURONS = {
     "li": dict(tau=4e-3, r=2.0),
-    "cuba_lif": dict(tau_syn=5e-3, tau_mem=10e-3, r=6.0, v_threshold=0.5),
+    "cuba_lif": dict(tau_syn=5e-3, tau_mem=10e-3, r=6.0, w_in=1.0, v_threshold=0.5),
     "alif": dict(tau=10e-3, tau_adapt=50e-3, beta_adapt=0.5, r=4.0, v_threshold=0.4),
 }
 

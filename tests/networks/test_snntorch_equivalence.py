@@ -8,6 +8,7 @@ import torch
 
 from neuromorph.networks.neurons import LIF, CubaLIF
 from neuromorph.sim.kernels import lif_multistep
+from neuromorph.specs import SpikeOptions
 
 snn = pytest.importorskip("snntorch")
 from snntorch import surrogate as snn_sur  # noqa: E402
@@ -89,8 +90,8 @@ def test_kernel_decay_gradient_equals_leaky_beta_gradient(reset, delay):
     x = _input(4, reset, delay)
     x_o, x_p = x.clone().requires_grad_(), x.clone().requires_grad_()
     alpha = torch.full((N,), 0.85, requires_grad=True)
-    ours = lif_multistep(x_o, torch.zeros(B, N), alpha, torch.ones(N), reset=reset,
-                         reset_delay=delay, detach_reset=delay, surrogate="arctan")
+    options = SpikeOptions(reset=reset, reset_delay=delay, detach_reset=delay, surrogate="arctan")
+    ours = lif_multistep(x_o, torch.zeros(B, N), alpha, torch.ones(N), options)
     _check(ours, _run_snntorch(peer, x_p, 1), x_o, x_p, [alpha], [peer.beta], [1.0])
 
 

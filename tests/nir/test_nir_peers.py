@@ -124,8 +124,8 @@ def test_ours_imports_into_snntorch_with_identical_spikes() -> None:
 def test_ours_imports_into_norse_with_identical_spikes(neuron: str) -> None:
     norse = pytest.importorskip("norse.torch")
     # Norse's importer reads LIF r as 1 (it ignores r) and applies CubaLIF's r and w_in.
-    out = dict(tau=0.005) if neuron == "lif" else dict(tau_syn=4e-3, tau_mem=0.01, w_in=2.0,
-                                                       r=3.0)
+    out = dict(tau=0.005, r=1.0) if neuron == "lif" else dict(tau_syn=4e-3, tau_mem=0.01,
+                                                               w_in=2.0, r=3.0)
     net = _ours(neuron, 2e-3, hidden=dict(tau=0.01, r=1.0), out=out, gain=60.0)
     peer = norse.from_nir(to_nir(net, dt_target=PEER_DT["norse"]), dt=PEER_DT["norse"])
     x = _input(3, 0.5)

@@ -219,7 +219,8 @@ def test_single_neuron_and_aux_layers_export() -> None:
 
 
 def test_exact_method_round_trip_keeps_decay() -> None:
-    net = SpikingSequential(SpikingLinear(2, 2, neuron="li", dt=1e-3, tau=0.01, method="exact"))
+    net = SpikingSequential(SpikingLinear(2, 2, neuron="li", dt=1e-3, tau=0.01, r=1.0,
+                                          method="exact"))
     back = from_nir(to_nir(net))
     x = torch.ones(3, 1, 2)
     with torch.no_grad():

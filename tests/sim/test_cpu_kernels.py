@@ -17,9 +17,15 @@ from neuromorph.sim.kernels.reference import (
     if_multistep_reference,
     lif_multistep_reference,
 )
+from neuromorph.specs import SpikeOptions
 
 SURROGATES = ["fast_sigmoid", "arctan", "sigmoid", "triangular", "straight_through"]
 MODES = list(itertools.product(["subtract", "zero"], [False, True], [False, True]))
+
+
+def _opts(**fields) -> dict:
+    """The kernels' one ``options`` argument from the option fields."""
+    return {"options": SpikeOptions(**fields)}
 
 
 def _seed(*key: object) -> int:
@@ -63,7 +69,7 @@ def test_lif_cpu_matches_reference(reset, delay, detach, surrogate):
     gen = torch.Generator().manual_seed(_seed(reset, delay, detach, surrogate))
     T, B, N = (int(torch.randint(1, 9, (1,), generator=gen)) for _ in range(3))
     d = _leaves(gen, T, B, N)
-    kw = dict(reset=reset, reset_delay=delay, detach_reset=detach, surrogate=surrogate,
+    kw = _opts(reset=reset, reset_delay=delay, detach_reset=detach, surrogate=surrogate,
               v_reset=-0.2 if reset == "zero" else 0.0)
     leaves = [d["x"], d["v0"], d["alpha"], d["theta"]]
     ref = lif_multistep_reference(*leaves, **kw)
@@ -76,7 +82,7 @@ def test_cuba_cpu_matches_reference(reset, delay, detach):
     gen = torch.Generator().manual_seed(_seed(reset, delay, detach))
     T, B, N = 11, 3, 5
     d = _leaves(gen, T, B, N)
-    kw = dict(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="arctan", scale=3.0)
+    kw = _opts(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="arctan", scale=3.0)
     leaves = [d["x"], d["i0"], d["v0"], d["alpha_syn"], d["alpha"], d["theta"]]
     ref = cuba_lif_multistep_reference(*leaves, **kw)
     cpu = cuba_lif_multistep_cpu(*leaves, **kw)
@@ -87,7 +93,7 @@ def test_cuba_cpu_matches_reference(reset, delay, detach):
 def test_if_cpu_matches_reference(reset, delay, detach):
     gen = torch.Generator().manual_seed(11)
     d = _leaves(gen, 9, 2, 6)
-    kw = dict(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="sigmoid", scale=5.0)
+    kw = _opts(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="sigmoid", scale=5.0)
     leaves = [d["x"], d["v0"], d["theta"]]
     _compare(if_multistep_reference(*leaves, **kw), if_multistep_cpu(*leaves, **kw), leaves, gen)
 
@@ -97,7 +103,7 @@ def test_final_state_only_matches_trace(reset, delay, detach):
     """trace=False gives v[-1] (and i[-1]) with the same gradients as slicing the reference."""
     gen = torch.Generator().manual_seed(_seed("final", reset, delay, detach))
     d = _leaves(gen, 7, 3, 4)
-    kw = dict(reset=reset, reset_delay=delay, detach_reset=detach)
+    kw = _opts(reset=reset, reset_delay=delay, detach_reset=detach)
     leaves = [d["x"], d["v0"], d["alpha"], d["theta"]]
     s_ref, v_ref = lif_multistep_reference(*leaves, **kw)
     out = lif_multistep(*leaves, **kw, trace=False)
@@ -118,7 +124,8 @@ def test_spike_only_loss_float32_and_partial_grads():
     theta = torch.full((64,), 1.0, requires_grad=True)
     grads = []
     for backend in ("reference", "cpu"):
-        s, _ = lif_multistep(x, v0, alpha, theta, surrogate="arctan", backend=backend)
+        s, _ = lif_multistep(x, v0, alpha, theta, SpikeOptions(surrogate="arctan"),
+                             backend=backend)
         grads.append(torch.autograd.grad(s.sum(), (x, theta)))
         assert 0.0 < s.mean() < 1.0
     for a, b in zip(*grads, strict=True):
@@ -136,9 +143,9 @@ def test_if_dispatch_and_errors():
     with pytest.raises(ValueError, match="unknown backend"):
         if_multistep(x, v0, theta, backend="gpu")
     with pytest.raises(ValueError, match="unknown reset"):
-        if_multistep(x, v0, theta, reset="hard")
+        if_multistep(x, v0, theta, SpikeOptions(reset="hard"))
     with pytest.raises(ValueError, match="unknown surrogate"):
-        if_multistep(x, v0, theta, surrogate="tanh")
+        if_multistep(x, v0, theta, {"surrogate": "tanh"})
     with pytest.raises(ValueError, match=r"v0 must have shape \[B, N\]"):
         if_multistep(x, torch.zeros(3), theta)
     with pytest.raises(ValueError, match="per-neuron"):
@@ -159,7 +166,7 @@ def test_fused_linear_lif_matches_linear_then_reference(reset, delay, detach, re
     inp = (torch.rand(T, B, K, generator=gen, dtype=torch.float64) * 1.2).requires_grad_()
     w = (torch.rand(N, K, generator=gen, dtype=torch.float64) * 0.35).requires_grad_()
     b = (torch.randn(N, generator=gen, dtype=torch.float64) * 0.1).requires_grad_()
-    kw = dict(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="fast_sigmoid",
+    kw = _opts(reset=reset, reset_delay=delay, detach_reset=detach, surrogate="fast_sigmoid",
               v_reset=0.1 if reset == "zero" else 0.0)
     leaves = [inp, w, b, d["v0"], d["alpha"], d["theta"]]
     s_ref, v_ref = lif_multistep_reference(inp @ w.t() + b, *leaves[3:], **kw)

@@ -33,6 +33,7 @@ from neuromorph.sim.kernels.triton_lif import (  # noqa: E402
     lif_fwd_kernel,
     lif_multistep_triton,
 )
+from neuromorph.specs import SpikeOptions  # noqa: E402
 
 INTERPRET = isinstance(lif_fwd_kernel, InterpretedFunction)
 DEVICES = [
@@ -44,6 +45,11 @@ DEVICES = [
 SURROGATES = sorted(SURROGATE_IDS)
 RESETS = ["subtract", "zero"]
 DELAY_DETACH = list(itertools.product([False, True], [False, True]))
+
+
+def _opts(**fields) -> dict:
+    """The kernels' one ``options`` argument from the option fields."""
+    return {"options": SpikeOptions(**fields)}
 
 #: neuron -> (reference, triton function, names of its tensor inputs)
 NEURONS: dict[str, tuple[Callable, Callable, tuple[str, ...]]] = {
@@ -107,7 +113,7 @@ def test_matches_reference_fp32(neuron: str, surrogate: str, reset: str, reset_d
                                 detach_reset: bool, device: str) -> None:
     T, B, N, seed = _shape(neuron, surrogate, reset, reset_delay, detach_reset)
     ref_fn, tri_fn, _ = NEURONS[neuron]
-    kw = dict(v_reset=0.1 if reset == "zero" else 0.0, reset=reset, reset_delay=reset_delay,
+    kw = _opts(v_reset=0.1 if reset == "zero" else 0.0, reset=reset, reset_delay=reset_delay,
               detach_reset=detach_reset, surrogate=surrogate)
     want = _run(ref_fn, _inputs(neuron, T, B, N, seed, device=device), kw)
     got = _run(tri_fn, _inputs(neuron, T, B, N, seed, device=device), kw)
@@ -122,7 +128,7 @@ def test_longer_sequence(neuron: str, reset_delay: bool, detach_reset: bool,
                          device: str) -> None:
     """A longer sequence (T = 19; the tests above use T <= 8) through the prefetching loops."""
     ref_fn, tri_fn, _ = NEURONS[neuron]
-    kw = dict(reset="zero", v_reset=0.1, reset_delay=reset_delay, detach_reset=detach_reset,
+    kw = _opts(reset="zero", v_reset=0.1, reset_delay=reset_delay, detach_reset=detach_reset,
               surrogate="arctan")
     want = _run(ref_fn, _inputs(neuron, 19, 2, 13, 8, device=device), kw)
     got = _run(tri_fn, _inputs(neuron, 19, 2, 13, 8, device=device), kw)
@@ -132,7 +138,7 @@ def test_longer_sequence(neuron: str, reset_delay: bool, detach_reset: bool,
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("surrogate", SURROGATES)
 def test_explicit_scale(surrogate: str, device: str) -> None:
-    kw = dict(surrogate=surrogate, scale=4.0)
+    kw = _opts(surrogate=surrogate, scale=4.0)
     want = _run(ref.lif_multistep_reference, _inputs("lif", 6, 2, 13, 1, device=device), kw)
     got = _run(lif_multistep_triton, _inputs("lif", 6, 2, 13, 1, device=device), kw)
     _assert_matches(got, want)
@@ -148,7 +154,7 @@ def test_half_precision(neuron: str, dtype: torch.dtype, reset: str, reset_delay
     """fp16/bf16 kernels (fp32 state inside) against the fp32 reference on the same inputs."""
     T, B, N, seed = _shape("half", neuron, reset, reset_delay)
     ref_fn, tri_fn, _ = NEURONS[neuron]
-    kw = dict(reset=reset, reset_delay=reset_delay, surrogate="fast_sigmoid", v_reset=0.1)
+    kw = _opts(reset=reset, reset_delay=reset_delay, surrogate="fast_sigmoid", v_reset=0.1)
     args = _inputs(neuron, T, B, N, seed, dtype=dtype, device=device)
     want = _run(ref_fn, [a.detach().float().requires_grad_() for a in args], kw)
     got = _run(tri_fn, args, kw)
@@ -169,7 +175,7 @@ def test_several_programs_with_tail(reset_delay: bool, device: str) -> None:
     opts = dict(v_reset=0.1, reset_zero=True, reset_delay=reset_delay)
     bwd = dict(surr=SURROGATE_IDS["arctan"], scale=2.0, reset_zero=True, reset_delay=reset_delay,
                detach=False, v_reset=0.1)
-    kw = dict(reset="zero", reset_delay=reset_delay, surrogate="arctan", v_reset=0.1)
+    kw = _opts(reset="zero", reset_delay=reset_delay, surrogate="arctan", v_reset=0.1)
     g = torch.Generator().manual_seed(3)
     gs, gi, gv = (torch.randn(T, B, N, generator=g).to(device) for _ in range(3))
 
@@ -202,7 +208,7 @@ def test_several_programs_with_tail(reset_delay: bool, device: str) -> None:
 def test_partial_outputs_and_inputs(neuron: str, device: str) -> None:
     """Loss on the spikes only (no membrane gradient), and only x requiring grad."""
     ref_fn, tri_fn, _ = NEURONS[neuron]
-    kw = dict(surrogate="sigmoid", reset_delay=True)
+    kw = _opts(surrogate="sigmoid", reset_delay=True)
     want = _run(ref_fn, _inputs(neuron, 7, 2, 5, 4, device=device), kw, outputs_used=slice(0, 1))
     got = _run(tri_fn, _inputs(neuron, 7, 2, 5, 4, device=device), kw, outputs_used=slice(0, 1))
     _assert_matches(got, want)
@@ -227,9 +233,9 @@ def test_no_grad_skips_charge_trace(device: str) -> None:
 def test_bad_options_raise() -> None:
     x, v0, alpha, theta = _inputs("lif", 2, 1, 3, 0)
     with pytest.raises(ValueError, match="unknown surrogate"):
-        lif_multistep_triton(x, v0, alpha, theta, surrogate="nope")
+        lif_multistep_triton(x, v0, alpha, theta, {"surrogate": "nope"})
     with pytest.raises(ValueError, match="unknown reset"):
-        if_multistep_triton(x, v0, theta, reset="nope")
+        if_multistep_triton(x, v0, theta, {"reset": "nope"})
     with pytest.raises(ValueError, match="theta"):
         lif_multistep_triton(x, v0, alpha, theta[:2])
 
@@ -251,10 +257,13 @@ def test_custom_ops_pass_opcheck(device: str) -> None:
 
 
 def _compiled_matches_eager(backend: str, device: str) -> None:
+    zero = SpikeOptions(reset="zero", surrogate="arctan")
+    delayed, detached = SpikeOptions(reset_delay=True), SpikeOptions(detach_reset=True)
+
     def loss(x: Tensor, i0: Tensor, v0: Tensor, a_syn: Tensor, alpha: Tensor, theta: Tensor):
-        s, v = lif_multistep_triton(x, v0, alpha, theta, reset="zero", surrogate="arctan")
-        s2, cur, v2 = cuba_lif_multistep_triton(s, i0, v0, a_syn, alpha, theta, reset_delay=True)
-        s3, v3 = if_multistep_triton(v2 * 0.5, v0, theta, detach_reset=True)
+        s, v = lif_multistep_triton(x, v0, alpha, theta, zero)
+        s2, cur, v2 = cuba_lif_multistep_triton(s, i0, v0, a_syn, alpha, theta, delayed)
+        s3, v3 = if_multistep_triton(v2 * 0.5, v0, theta, detached)
         return s.sum() + (v**2).sum() + (cur * s2).sum() + v2.sum() + s3.sum() + v3.mean()
 
     args = _inputs("cuba", 5, 2, 6, 9, device=device)
@@ -287,8 +296,8 @@ def test_random_sweep_larger(case: int, device: str) -> None:
     pick = lambda seq: seq[int(torch.randint(len(seq), (1,), generator=g))]  # noqa: E731
     neuron = pick(list(NEURONS))
     T, B, N = 8 + case * 4, pick([1, 4, 16]), pick([63, 128, 300])
-    kw = dict(surrogate=pick(SURROGATES), reset=pick(RESETS), reset_delay=pick([False, True]),
-              detach_reset=pick([False, True]), v_reset=-0.2)
+    kw = _opts(surrogate=pick(SURROGATES), reset=pick(RESETS), reset_delay=pick([False, True]),
+               detach_reset=pick([False, True]), v_reset=-0.2)
     ref_fn, tri_fn, _ = NEURONS[neuron]
     want = _run(ref_fn, _inputs(neuron, T, B, N, case, device=device), kw)
     got = _run(tri_fn, _inputs(neuron, T, B, N, case, device=device), kw)
@@ -363,7 +372,7 @@ def test_fused_linear_lif_matches_linear_then_reference(reset: str, reset_delay:
     shift = mk(N, a=0.1) if affine else None
     leaves = [t.clone().requires_grad_() for t in (inp, w, bias, v0, alpha, theta)]
     leaves2 = [t.clone().requires_grad_() for t in (inp, w, bias, v0, alpha, theta)]
-    kw = dict(reset=reset, reset_delay=reset_delay, surrogate=surrogate, v_reset=0.1)
+    kw = _opts(reset=reset, reset_delay=reset_delay, surrogate=surrogate, v_reset=0.1)
     s, vT = linear_lif_triton(*leaves, gain=gain, shift=shift, **kw)
     x = torch.nn.functional.linear(leaves2[0], leaves2[1], leaves2[2])
     if affine:
@@ -396,7 +405,7 @@ def test_fused_linear_lif_in_bfloat16(device: str) -> None:
         torch.ones(N, device=device)
     w16 = w.to(torch.bfloat16).requires_grad_()
     w32 = w16.detach().float().requires_grad_()
-    kw = dict(reset_delay=True, surrogate="fast_sigmoid")
+    kw = _opts(reset_delay=True, surrogate="fast_sigmoid")
     s16, _ = linear_lif_triton(inp.to(torch.bfloat16), w16, None, v0.bfloat16(),
                                alpha.bfloat16(), theta.bfloat16(), **kw)
     s32, _ = ref.lif_multistep_reference(torch.nn.functional.linear(inp, w32), v0, alpha, theta,
@@ -416,7 +425,7 @@ def test_trace_false_returns_final_state(device: str) -> None:
     for reset_delay in (False, True):
         a1 = _inputs("lif", 6, 2, 9, 3, device=device)
         a2 = _inputs("lif", 6, 2, 9, 3, device=device)
-        kw = dict(reset_delay=reset_delay, surrogate="arctan")
+        kw = _opts(reset_delay=reset_delay, surrogate="arctan")
         s, vT = lif_multistep_triton(*a1, trace=False, **kw)
         s_ref, v_ref = ref.lif_multistep_reference(*a2, **kw)
         assert vT.shape == v_ref.shape[1:] and torch.equal(s, s_ref)
@@ -439,9 +448,10 @@ def test_fused_layer_under_torch_compile(device: str) -> None:
     v0, alpha, theta = torch.zeros(2, 7, device=device), torch.full((7,), 0.9, device=device), \
         torch.ones(7, device=device)
 
+    options = SpikeOptions(reset_delay=True, surrogate="arctan")
+
     def loss(w: Tensor, b: Tensor) -> Tensor:
-        s, v = linear_lif(inp, w, b, v0, alpha, theta, backend="triton", reset_delay=True,
-                          surrogate="arctan")
+        s, v = linear_lif(inp, w, b, v0, alpha, theta, options, backend="triton")
         return s.sum() + v.sum()
 
     torch._dynamo.reset()

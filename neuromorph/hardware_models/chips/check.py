@@ -59,15 +59,16 @@ def _neuron_types(views: Views, chip: ChipSpec) -> list[Violation]:
 def _resets(views: Views, chip: ChipSpec) -> list[Violation]:
     out = []
     for v in _neuron_layers(views):
-        reset = getattr(v.neuron, "reset", None)
-        if v.neuron_kind in ("li",) or reset is None or not chip.reset_types:
+        options = getattr(v.neuron, "options", None)
+        if v.neuron_kind in ("li",) or options is None or not chip.reset_types:
             continue
+        reset = options.reset
         if reset not in chip.reset_types:
             out.append(Violation("reset", v.name, f"reset={reset!r} is not available; "
                                  f"{chip.full_name} resets by {'/'.join(chip.reset_types)}",
                                  f"retrain with reset={chip.reset_types[0]!r} (quantize() "
                                  "simulates the chip's reset, so the accuracy cost is measured)"))
-        if getattr(v.neuron, "reset_delay", False):
+        if options.reset_delay:
             out.append(Violation("reset_delay", v.name, "the delayed (snnTorch-style) reset "
                                  "has no hardware equivalent; chips reset in the spike's step",
                                  "retrain with reset_delay=False"))
@@ -172,10 +173,11 @@ def _weights(views: Views, chip: ChipSpec) -> list[Violation]:
 
 
 def _taus(v: LayerView) -> list[tuple[str, torch.Tensor]]:
+    """The neuron's time constants as its kernels use them (a trained one clamped valid)."""
     n = v.neuron
-    pairs = [("tau", getattr(n, "tau", None)), ("tau_mem", getattr(n, "tau_mem", None)),
-             ("tau_syn", getattr(n, "tau_syn", None))]
-    return [(k, t.detach()) for k, t in pairs if t is not None]
+    names = [k for k in ("tau", "tau_mem", "tau_syn") if getattr(n, k, None) is not None]
+    read = getattr(n, "time_constant", lambda k: getattr(n, k))
+    return [(k, read(k).detach()) for k in names]
 
 
 def _decays(views: Views, chip: ChipSpec) -> list[Violation]:

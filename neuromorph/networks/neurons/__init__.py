@@ -9,6 +9,13 @@ name           class                  continuous-time model (NIR convention)
 ``"alif"``     :class:`ALIF`          LIF with spike-triggered threshold adaptation
 ``"li"``       :class:`LI`            leaky integrator readout (no spikes)
 =============  =====================  ==============================================
+
+:class:`CubaLI` (current-based leaky integrator) and :class:`Integrator` (``dv/dt = r I``) are
+the two non-spiking NIR neurons without a layer name (NIR import builds them).
+
+Every neuron validates ``dt``, its time constants and its spike options once, at construction;
+``r`` (and ``w_in``) not given mean unit step gain (snnTorch's ``Leaky``: ``v <- beta v + x``),
+and ``beta=`` may replace the membrane ``tau`` (see :mod:`.base`).
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from torch import nn
 from neuromorph.networks.neurons.alif import ALIF, ALIFState
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput
 from neuromorph.networks.neurons.cuba import CubaLIF, CubaLIFState
+from neuromorph.networks.neurons.cuba_li import CubaLI, CubaLIState
 from neuromorph.networks.neurons.if_ import IF, IFState
+from neuromorph.networks.neurons.integrator import Integrator, IntegratorState
 from neuromorph.networks.neurons.li import LI, LIState
 from neuromorph.networks.neurons.lif import LIF, LIFParams, LIFState, lif_forward, lif_step
 
@@ -46,9 +55,13 @@ __all__ = [
     "LIF",
     "NEURONS",
     "ALIFState",
+    "CubaLI",
     "CubaLIF",
     "CubaLIFState",
+    "CubaLIState",
     "IFState",
+    "Integrator",
+    "IntegratorState",
     "LIFParams",
     "LIFState",
     "LIState",

@@ -1,9 +1,20 @@
-"""Shared machinery of the neuron modules: parameters, shapes, fresh state, outputs.
+"""Shared machinery of the neuron modules: parameters, options, shapes, fresh state, outputs.
 
 Every neuron module maps a time-major input ``[T, B, *F]`` to spikes ``[T, B, *F]`` (LI: to its
 membrane trace). State is explicit: ``forward(x, state=None)`` starts from a fresh (zero) state
 unless a state is passed, so consecutive batches never leak into each other, and
 ``return_state=True`` hands the final state back for truncated BPTT / streaming.
+
+Validation happens once, at construction: ``dt``, ``method``, every time constant (positive,
+and ``dt <= tau`` for Euler: :func:`~neuromorph.primitives.discretize.check_time_constant`) and
+the spike options (one :class:`~neuromorph.specs.SpikeOptions` in ``self.options``). The forward
+pass computes its step coefficients without checks or host syncs. Every time constant is
+read through :func:`~neuromorph.primitives.discretize.clamp_time_constant` (the identity while
+it is valid), so an optimiser step (or an in-place edit) cannot make the decay overshoot.
+
+Defaults: a neuron built without ``r`` (and ``w_in`` for the current-based ones) gets unit step
+gain, ``v <- alpha v + I`` (snnTorch's ``Leaky``): ``r = tau / dt`` for Euler. The resolved
+number is a buffer like any given one, so ``.spec`` and NIR export carry it explicitly.
 """
 
 from __future__ import annotations
@@ -15,10 +26,14 @@ from typing import Any, ClassVar, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from neuromorph.primitives.discretize import check_dt, check_method
-from neuromorph.primitives.spike import get_surrogate, resolve_scale
+from neuromorph.primitives.discretize import (
+    check_dt,
+    check_method,
+    check_time_constant,
+    clamp_time_constant,
+    tau_from_decay,
+)
 from neuromorph.sim.kernels import BACKENDS
-from neuromorph.sim.kernels.reference import check_reset
 from neuromorph.specs import NeuronSpec, SpikeOptions
 
 Shape = int | Sequence[int] | None
@@ -39,6 +54,42 @@ def _broadcasts(shape: tuple[int, ...], feat: tuple[int, ...]) -> bool:
         return torch.broadcast_shapes(shape, feat) == feat
     except RuntimeError:
         return False
+
+
+#: the spike-option fields a neuron constructor accepts as keywords (or as one ``options=``)
+OPTION_FIELDS: tuple[str, ...] = tuple(SpikeOptions.__dataclass_fields__)
+
+
+def make_options(options: SpikeOptions | dict | None, fields: dict[str, Any],
+                 owner: str) -> SpikeOptions:
+    """The one :class:`SpikeOptions` of a neuron from ``options=`` or the option keywords."""
+    unknown = sorted(set(fields) - set(OPTION_FIELDS))
+    if unknown:
+        raise TypeError(f"{owner} got unexpected keyword(s) {unknown}; spike options are "
+                        f"{list(OPTION_FIELDS)}")
+    if options is not None and fields:
+        raise ValueError(f"{owner}: give options= or the option keywords {sorted(fields)}, "
+                         "not both")
+    return SpikeOptions.coerce(options) if options is not None else SpikeOptions(**fields)
+
+
+def tau_or_beta(tau: Any, beta: Any, dt: float, method: str, default: float,
+                name: str = "tau") -> Any:
+    """``tau`` (s), or the ``tau`` that gives snnTorch's per-step decay ``beta`` with step
+    ``dt`` and ``method`` (:func:`~neuromorph.primitives.discretize.tau_from_decay`), or
+    ``default`` when neither is given; both given raises one ``ValueError``."""
+    if tau is not None and beta is not None:
+        raise ValueError(f"give {name} (time constant, s) or beta (decay per step), not both")
+    if beta is not None:
+        if not isinstance(beta, (int, float, Tensor)):
+            beta = torch.as_tensor(beta, dtype=torch.get_default_dtype())
+        return tau_from_decay(beta, dt, method)
+    return default if tau is None else tau
+
+
+def _option(name: str) -> property:
+    return property(lambda self: getattr(self.options, name),
+                    doc=f"``options.{name}`` (read-only; build a new ``SpikeOptions`` to change)")
 
 
 class NeuronOutput(NamedTuple):
@@ -62,29 +113,28 @@ class NeuronBase(nn.Module):
         *,
         dt: float,
         method: str = "euler",
-        surrogate: str = "fast_sigmoid",
-        scale: float | None = None,
-        reset: str = "subtract",
-        reset_delay: bool = False,
-        detach_reset: bool = False,
-        v_reset: float = 0.0,
+        options: SpikeOptions | dict | None = None,
         backend: str = "auto",
+        **option_fields: Any,
     ) -> None:
         super().__init__()
         self.shape = feature_shape(shape)
         self.dt = check_dt(dt)
         check_method(method)
         self.method = method
-        self.surrogate = get_surrogate(surrogate).name
-        self.scale = resolve_scale(surrogate, scale)
-        check_reset(reset)
-        self.reset = reset
-        self.reset_delay = bool(reset_delay)
-        self.detach_reset = bool(detach_reset)
-        self.v_reset = float(v_reset)
+        #: the spike and reset options (validated once; kernels take this object)
+        self.options = make_options(options, option_fields, type(self).__name__)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {sorted(BACKENDS)}")
         self.backend = backend
+        self._time_constants: tuple[str, ...] = ()
+
+    reset = _option("reset")
+    v_reset = _option("v_reset")
+    reset_delay = _option("reset_delay")
+    detach_reset = _option("detach_reset")
+    surrogate = _option("surrogate")
+    scale = _option("scale")
 
     # ---------------------------------------------------------------- parameters
     def _add(self, name: str, value: float | Tensor, learnable: bool = False,
@@ -107,14 +157,29 @@ class NeuronBase(nn.Module):
         else:
             self.register_buffer(name, t)
 
+    def _add_time_constant(self, name: str, value: float | Tensor,
+                           learnable: bool) -> float | Tensor:
+        """Register time constant ``name`` (s) after checking it against ``dt`` and ``method``
+        (once: one host read of its minimum). Returns ``value`` as given (detached), so that
+        defaults derived from it (``r = tau / dt``) are computed before rounding to the
+        parameter dtype."""
+        self._add(name, value, learnable, positive=True)
+        check_time_constant(getattr(self, name).detach(), self.dt, self.method, name=name)
+        self._time_constants += (name,)
+        if isinstance(value, Tensor):
+            return value.detach()
+        if isinstance(value, (int, float)):
+            return float(value)
+        return torch.as_tensor(value, dtype=torch.float64)  # a sequence, one per neuron
+
+    def time_constant(self, name: str) -> Tensor:
+        """Time constant ``name`` as the kernels use it: checked at construction, then read
+        through :func:`~neuromorph.primitives.discretize.clamp_time_constant` (the identity
+        while valid; keeps a trained value valid without a host sync)."""
+        return clamp_time_constant(getattr(self, name), self.dt, self.method)
+
     #: the spec class this module runs (set by each neuron class)
     SPEC: ClassVar[type[NeuronSpec] | None] = None
-
-    @property
-    def options(self) -> SpikeOptions:
-        """The spike and reset options as one :class:`~neuromorph.specs.SpikeOptions`."""
-        return SpikeOptions(self.reset, self.v_reset, self.reset_delay, self.detach_reset,
-                            self.surrogate, self.scale)
 
     @property
     def spec(self) -> NeuronSpec:
@@ -122,7 +187,9 @@ class NeuronBase(nn.Module):
         cls = type(self).SPEC
         if cls is None:
             raise TypeError(f"{type(self).__name__} has no neuron spec")
-        values: dict[str, Any] = {name: getattr(self, name) for name, _ in cls.params}
+        values: dict[str, Any] = {
+            name: self.time_constant(name) if name in self._time_constants else getattr(self, name)
+            for name, _ in cls.params}
         if cls.spiking:
             values["options"] = self.options
         if "method" in cls.__dataclass_fields__:
@@ -141,15 +208,15 @@ class NeuronBase(nn.Module):
                              f"{spec.refractory} s); run the spec in the event engine instead")
         values: dict[str, Any] = {name: getattr(spec, name) for name, _ in spec.params}
         if spec.spiking:
-            values.update(spec.options.kernel_kwargs())
+            values["options"] = spec.options
         if "method" in spec.__dataclass_fields__:
             values["method"] = spec.method
         return cls(spec.shape, dt=dt, **values, **kwargs)
 
-    def kernel_options(self) -> dict:
-        """Keyword options shared by every kernel call."""
-        return dict(v_reset=self.v_reset, reset=self.reset, reset_delay=self.reset_delay,
-                    detach_reset=self.detach_reset, surrogate=self.surrogate, scale=self.scale)
+    def kernel_options(self) -> dict[str, SpikeOptions]:
+        """``{"options": self.options}``: transitional, for callers that still splat it into a
+        kernel call (``networks.spiking_layers``); pass ``options=self.options`` instead."""
+        return {"options": self.options}
 
     # ---------------------------------------------------------------- shapes
     def _flatten(self, x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
@@ -196,8 +263,12 @@ class NeuronBase(nn.Module):
 
     @staticmethod
     def maybe_affine(x3: Tensor, gain: Tensor, bias: Tensor) -> Tensor:
-        """``gain * x + bias``, skipped when it is exactly the identity (no extra pass/memory)."""
-        if not (gain.requires_grad or bias.requires_grad):
+        """``gain * x + bias``, skipped when it is exactly the identity (no extra pass/memory).
+
+        The identity test reads the values on the host, so it runs only for CPU tensors (on an
+        accelerator it would sync every forward; ``1 * x + 0`` gives the same numbers).
+        """
+        if not (gain.requires_grad or bias.requires_grad or gain.device.type != "cpu"):
             unit = bool((gain == 1).all()) and bool((bias == 0).all())
             if unit:
                 return x3
@@ -212,9 +283,10 @@ class NeuronBase(nn.Module):
         return NeuronOutput(spikes, v if return_v else None, state if return_state else None)
 
     def extra_repr(self) -> str:
-        return (f"shape={self.shape}, dt={self.dt}, method={self.method!r}, reset={self.reset!r}, "
-                f"reset_delay={self.reset_delay}, surrogate={self.surrogate!r}, "
-                f"scale={self.scale}")
+        o = self.options
+        return (f"shape={self.shape}, dt={self.dt}, method={self.method!r}, reset={o.reset!r}, "
+                f"reset_delay={o.reset_delay}, surrogate={o.surrogate!r}, scale={o.scale}")
 
 
-__all__ = ["NeuronBase", "NeuronOutput", "Shape", "feature_shape"]
+__all__ = ["OPTION_FIELDS", "NeuronBase", "NeuronOutput", "Shape", "feature_shape",
+           "make_options", "tau_or_beta"]

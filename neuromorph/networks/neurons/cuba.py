@@ -17,20 +17,24 @@ also discards the input of the step after a spike (``mem = (1 - reset) (beta mem
 here the delayed zero reset acts on the previous membrane only, as in ``Leaky``. With
 ``reset_delay=False`` the mapping has ``Leaky``'s limit: exact while the membrane after each reset
 stays ``<= threshold`` (:mod:`neuromorph.sim.kernels.reference` gives snnTorch's rule beyond it).
+
+Defaults: ``w_in`` and ``r`` not given mean unit step gains (``I <- alpha_syn I + x``,
+``v <- alpha_mem v + I``, as ``Synaptic``); ``beta=`` may replace ``tau_mem``.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from torch import Tensor
 
 from neuromorph import specs
-from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape, tau_or_beta
 from neuromorph.primitives.discretize import (
-    leaky_coefficients,
-    synapse_coefficients,
+    leaky_coefficients_unchecked,
+    synapse_coefficients_unchecked,
     tau_from_decay,
+    unit_gain_r,
 )
 from neuromorph.sim.kernels import cuba_lif_multistep
 
@@ -58,21 +62,26 @@ class CubaLIF(NeuronBase):
         *,
         dt: float,
         tau_syn: Num = 5e-3,
-        tau_mem: Num = 20e-3,
-        r: Num = 1.0,
-        w_in: Num = 1.0,
+        tau_mem: Num | None = None,
+        beta: Num | None = None,
+        r: Num | None = None,
+        w_in: Num | None = None,
         v_leak: Num = 0.0,
         v_threshold: Num = 1.0,
-        v_reset: float = 0.0,
         learn_tau: bool = False,
         learn_threshold: bool = False,
-        **options,
+        **options: Any,
     ) -> None:
-        super().__init__(shape, dt=dt, v_reset=v_reset, **options)
-        self._add("tau_syn", tau_syn, learn_tau, positive=True)
-        self._add("tau_mem", tau_mem, learn_tau, positive=True)
-        self._add("r", r)
-        self._add("w_in", w_in)
+        """``tau_syn`` (s); ``tau_mem`` (s, default 20 ms) or ``beta`` (membrane decay per
+        step); ``w_in`` and ``r`` default to unit step gains; ``options``: ``method``,
+        ``backend`` and the spike options (or one ``options=SpikeOptions(...)``)."""
+        super().__init__(shape, dt=dt, **options)
+        t_syn = self._add_time_constant("tau_syn", tau_syn, learn_tau)
+        t_mem = self._add_time_constant(
+            "tau_mem", tau_or_beta(tau_mem, beta, self.dt, self.method, 20e-3, "tau_mem"),
+            learn_tau)
+        self._add("r", unit_gain_r(t_mem, self.dt, self.method) if r is None else r)
+        self._add("w_in", unit_gain_r(t_syn, self.dt, self.method) if w_in is None else w_in)
         self._add("v_leak", v_leak)
         self._add("v_threshold", v_threshold, learn_threshold)
 
@@ -81,10 +90,10 @@ class CubaLIF(NeuronBase):
         return_v: bool = False, return_state: bool = False,
     ) -> Tensor | NeuronOutput:
         x3, feat = self._flatten(x)
-        a_syn, g_syn = synapse_coefficients(self.tau_syn, self.dt, self.method, self.w_in)
-        a_mem, g_mem, b_mem = leaky_coefficients(
-            self.tau_mem, self.r, self.v_leak, self.dt, self.method, name="tau_mem"
-        )
+        a_syn, g_syn = synapse_coefficients_unchecked(self.time_constant("tau_syn"), self.dt,
+                                                      self.method, self.w_in)
+        a_mem, g_mem, b_mem = leaky_coefficients_unchecked(
+            self.time_constant("tau_mem"), self.r, self.v_leak, self.dt, self.method)
         a_syn, g_syn, a_mem, g_mem, b_mem, theta = (
             self.per_neuron(q, feat, x3) for q in (a_syn, g_syn, a_mem, g_mem, b_mem,
                                                  self.v_threshold)
@@ -93,9 +102,8 @@ class CubaLIF(NeuronBase):
         i0 = self.state_in(None if state is None else state.i, x3, "i")
         i0 = i0 * g_mem + b_mem
         v0 = self.state_in(None if state is None else state.v, x3, "v")
-        s, i, v = cuba_lif_multistep(xin, i0, v0, a_syn, a_mem, theta,
-                                     trace=return_v, backend=self.backend,
-                                     **self.kernel_options())
+        s, i, v = cuba_lif_multistep(xin, i0, v0, a_syn, a_mem, theta, self.options,
+                                     trace=return_v, backend=self.backend)
         B = x.shape[1]
         i_last = i[-1] if return_v else i
         v_last = v[-1] if return_v else v

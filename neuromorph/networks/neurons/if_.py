@@ -1,17 +1,18 @@
 """Integrate-and-fire neuron (NIR ``IF``): ``dv/dt = r I`` (no leak), spike when
 ``v > v_threshold``, then reset. Discretised as ``v <- v + (r dt) I`` and run by the IF kernels.
+``r`` not given means unit step gain, ``r = 1 / dt`` (``v <- v + I``).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
 from neuromorph import specs
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
-from neuromorph.primitives.discretize import integrator_gain
+from neuromorph.primitives.discretize import integrator_gain, integrator_unit_r
 from neuromorph.sim.kernels import if_multistep
 
 Num = float | Tensor
@@ -33,14 +34,15 @@ class IF(NeuronBase):
         shape: Shape = None,
         *,
         dt: float,
-        r: Num = 1.0,
+        r: Num | None = None,
         v_threshold: Num = 1.0,
-        v_reset: float = 0.0,
         learn_threshold: bool = False,
-        **options,
+        **options: Any,
     ) -> None:
-        super().__init__(shape, dt=dt, v_reset=v_reset, **options)
-        self._add("r", r)
+        """``r`` (ohm, default ``1 / dt``: unit step gain); ``options``: ``backend`` and the
+        spike options (or one ``options=SpikeOptions(...)``)."""
+        super().__init__(shape, dt=dt, **options)
+        self._add("r", integrator_unit_r(self.dt) if r is None else r)
         self._add("v_threshold", v_threshold, learn_threshold)
 
     def kernel_coefficients(
@@ -60,8 +62,7 @@ class IF(NeuronBase):
         _, gain, bias, theta = self.kernel_coefficients(feat, x3)
         xin = self.maybe_affine(x3, gain, bias)
         v0 = self.state_in(None if state is None else state.v, x3, "v")
-        s, v = if_multistep(xin, v0, theta, trace=return_v, backend=self.backend,
-                            **self.kernel_options())
+        s, v = if_multistep(xin, v0, theta, self.options, trace=return_v, backend=self.backend)
         B = x.shape[1]
         st = IFState((v[-1] if return_v else v).reshape(B, *feat))
         return self.output(s.reshape(x.shape), v.reshape(x.shape) if return_v else None, st,

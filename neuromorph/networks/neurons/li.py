@@ -1,7 +1,8 @@
 """Leaky integrator readout (NIR ``LI``): ``tau dv/dt = (v_leak - v) + r I``, no spikes.
 
 Discretised as ``v <- alpha v + gain I + bias`` and run as one fused linear scan. The output is the
-membrane trace ``[T, B, *F]`` (use it with max/mean-over-time losses).
+membrane trace ``[T, B, *F]`` (use it with max/mean-over-time losses). ``r`` not given means unit
+step gain (``r = tau / dt`` for Euler); ``beta=`` (decay per step) may replace ``tau``.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ from typing import NamedTuple
 from torch import Tensor
 
 from neuromorph import specs
-from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
-from neuromorph.primitives.discretize import leaky_coefficients
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape, tau_or_beta
+from neuromorph.primitives.discretize import (
+    leaky_coefficients_unchecked,
+    tau_from_decay,
+    unit_gain_r,
+)
 from neuromorph.sim.kernels.cpu_scan import linear_scan
 
 Num = float | Tensor
@@ -39,15 +44,19 @@ class LI(NeuronBase):
         shape: Shape = None,
         *,
         dt: float,
-        tau: Num = 20e-3,
-        r: Num = 1.0,
+        tau: Num | None = None,
+        beta: Num | None = None,
+        r: Num | None = None,
         v_leak: Num = 0.0,
         learn_tau: bool = False,
         method: str = "euler",
     ) -> None:
+        """``tau`` (s, default 20 ms) or ``beta`` (decay per step); ``r`` (ohm, default: unit
+        step gain)."""
         super().__init__(shape, dt=dt, method=method)
-        self._add("tau", tau, learn_tau, positive=True)
-        self._add("r", r)
+        tau = self._add_time_constant(
+            "tau", tau_or_beta(tau, beta, self.dt, self.method, 20e-3), learn_tau)
+        self._add("r", unit_gain_r(tau, self.dt, self.method) if r is None else r)
         self._add("v_leak", v_leak)
 
     def forward(
@@ -57,7 +66,8 @@ class LI(NeuronBase):
         x3, feat = self._flatten(x)
         alpha, gain, bias = (
             self.per_neuron(q, feat, x3)
-            for q in leaky_coefficients(self.tau, self.r, self.v_leak, self.dt, self.method)
+            for q in leaky_coefficients_unchecked(self.time_constant("tau"), self.r, self.v_leak,
+                                                  self.dt, self.method)
         )
         v0 = self.state_in(None if state is None else state.v, x3, "v")
         v = linear_scan(self.maybe_affine(x3, gain, bias), v0, alpha)
@@ -71,8 +81,6 @@ class LI(NeuronBase):
     @classmethod
     def from_snntorch(cls, beta: float, shape: Shape = None) -> LI:
         """snnTorch ``Leaky(beta, reset_mechanism='none')`` membrane as a readout."""
-        from neuromorph.primitives.discretize import tau_from_decay
-
         tau = tau_from_decay(beta, 1.0)
         return cls(shape, dt=1.0, tau=tau, r=tau)
 

@@ -8,6 +8,10 @@ Discretised with step ``dt`` by :mod:`neuromorph.primitives.discretize`
 (``v <- alpha v + gain I + bias``), then run by the multi-step kernels of
 :mod:`neuromorph.sim.kernels` (see there for the reset variants and their exact equations).
 
+Defaults: ``r`` not given means unit step gain (``r = tau / dt`` for Euler: ``v <- alpha v + I``,
+as snnTorch's ``Leaky``), so a unit input reaches the unit threshold; ``beta=`` (snnTorch's
+per-step decay) may replace ``tau``: ``tau = dt / (1 - beta)`` (Euler).
+
 snnTorch mapping: ``snntorch.Leaky(beta, threshold, reset_mechanism, reset_delay)`` equals
 ``LIF.from_snntorch(...)``, i.e. ``dt = 1``, ``tau = 1 / (1 - beta)``, ``r = tau`` (unit gain),
 ``v_leak = 0``, Euler, and ``detach_reset = reset_delay`` (snnTorch detaches the delayed reset).
@@ -20,16 +24,24 @@ it snnTorch re-subtracts the threshold in its next spike test (equation in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
 from neuromorph import specs
-from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape
-from neuromorph.primitives.discretize import leaky_coefficients, tau_from_decay
+from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput, Shape, tau_or_beta
+from neuromorph.primitives.discretize import (
+    check_method,
+    check_time_constant,
+    clamp_time_constant,
+    leaky_coefficients_unchecked,
+    tau_from_decay,
+    unit_gain_r,
+)
 from neuromorph.sim.kernels import lif_multistep
 from neuromorph.sim.kernels.reference import lif_step_reference
+from neuromorph.specs import SpikeOptions
 
 Num = float | Tensor
 
@@ -42,26 +54,39 @@ class LIFState(NamedTuple):
 
 @dataclass(frozen=True)
 class LIFParams:
-    """NIR LIF parameters plus the simulation options.
+    """NIR LIF parameters plus the discretisation ``method`` and the spike ``options``.
 
-    ``options`` holds the kernel keywords ``reset``, ``reset_delay``, ``detach_reset``,
-    ``surrogate`` and ``scale`` (see :func:`neuromorph.sim.kernels.lif_multistep`).
+    Built per call (cheap): ``__post_init__`` checks ``method`` and the options, and a number
+    ``tau``; a tensor ``tau`` is not re-checked (that would sync the device): :class:`LIF`
+    checks it at construction, and the functional core clamps it to a valid value
+    (:func:`~neuromorph.primitives.discretize.clamp_time_constant`).
     """
 
     tau: Num = 20e-3
     r: Num = 1.0
     v_leak: Num = 0.0
     v_threshold: Num = 1.0
-    v_reset: float = 0.0
     method: str = "euler"
-    options: dict = field(default_factory=dict)
+    options: SpikeOptions = field(default_factory=SpikeOptions)
+
+    def __post_init__(self) -> None:
+        check_method(self.method)
+        object.__setattr__(self, "options", SpikeOptions.coerce(self.options))
+
+    def coefficients(self, dt: float) -> tuple[Num, Num, Num]:
+        """``(alpha, gain, bias)`` for step ``dt`` (s), without a host sync."""
+        if isinstance(self.tau, Tensor):
+            tau: Num = clamp_time_constant(self.tau, dt, self.method)
+        else:
+            tau = check_time_constant(self.tau, dt, self.method)
+        return leaky_coefficients_unchecked(tau, self.r, self.v_leak, dt, self.method)
 
 
 def _coefficients(
     p: LIFParams, dt: float, feat: tuple[int, ...], like: Tensor
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    alpha, gain, bias = leaky_coefficients(p.tau, p.r, p.v_leak, dt, p.method)
-    return tuple(NeuronBase.per_neuron(q, feat, like) for q in (alpha, gain, bias, p.v_threshold))
+    return tuple(NeuronBase.per_neuron(q, feat, like)
+                 for q in (*p.coefficients(dt), p.v_threshold))  # type: ignore[return-value]
 
 
 def lif_forward(
@@ -69,14 +94,14 @@ def lif_forward(
     return_v: bool = False, backend: str = "auto",
 ) -> tuple[Tensor, LIFState, Tensor | None]:
     """Functional multi-step LIF on ``x`` ``[T, B, *F]``. Returns ``(spikes, final state, v)``
-    where ``v`` is the membrane trace ``[T, B, *F]`` when ``return_v`` else ``None``."""
+    where ``v`` is the membrane trace ``[T, B, *F]`` when ``return_v`` else ``None``.
+    A NaN input raises ``ValueError`` (one device sync per call on CUDA)."""
     T, B, feat = x.shape[0], x.shape[1], x.shape[2:]
     x3 = x.reshape(T, B, -1)
     alpha, gain, bias, theta = _coefficients(p, dt, tuple(feat), x3)
     xin = NeuronBase.maybe_affine(x3, gain, bias)
     v0 = NeuronBase.state_in(None if state is None else state.v, x3, "v")
-    s, v = lif_multistep(xin, v0, alpha, theta, v_reset=p.v_reset, trace=return_v,
-                         backend=backend, **p.options)
+    s, v = lif_multistep(xin, v0, alpha, theta, p.options, trace=return_v, backend=backend)
     v_last = v[-1] if return_v else v
     return (s.reshape(x.shape), LIFState(v_last.reshape(B, *feat)),
             v.reshape(x.shape) if return_v else None)
@@ -85,11 +110,12 @@ def lif_forward(
 def lif_step(
     x: Tensor, state: LIFState | None, p: LIFParams, dt: float
 ) -> tuple[Tensor, LIFState]:
-    """One LIF step on ``x`` ``[B, *F]`` (plain autograd; used inside recurrent loops)."""
-    alpha, gain, bias = leaky_coefficients(p.tau, p.r, p.v_leak, dt, p.method)
+    """One LIF step on ``x`` ``[B, *F]`` (plain autograd; used inside recurrent loops; no
+    checks and no host sync)."""
+    alpha, gain, bias = p.coefficients(dt)
     v = torch.zeros_like(x) if state is None else state.v
     s, v = lif_step_reference(gain * x + bias, v, alpha, torch.as_tensor(p.v_threshold).to(x),
-                              v_reset=p.v_reset, **p.options)
+                              p.options)
     return s, LIFState(v)
 
 
@@ -108,18 +134,22 @@ class LIF(NeuronBase):
         shape: Shape = None,
         *,
         dt: float,
-        tau: Num = 20e-3,
-        r: Num = 1.0,
+        tau: Num | None = None,
+        beta: Num | None = None,
+        r: Num | None = None,
         v_leak: Num = 0.0,
         v_threshold: Num = 1.0,
-        v_reset: float = 0.0,
         learn_tau: bool = False,
         learn_threshold: bool = False,
-        **options,
+        **options: Any,
     ) -> None:
-        super().__init__(shape, dt=dt, v_reset=v_reset, **options)
-        self._add("tau", tau, learn_tau, positive=True)
-        self._add("r", r)
+        """``tau`` (s, default 20 ms) or ``beta`` (decay per step); ``r`` (ohm, default: unit
+        step gain); ``options``: ``method``, ``backend`` and the spike options (``reset``,
+        ``v_reset``, ... or one ``options=SpikeOptions(...)``)."""
+        super().__init__(shape, dt=dt, **options)
+        tau = self._add_time_constant(
+            "tau", tau_or_beta(tau, beta, self.dt, self.method, 20e-3), learn_tau)
+        self._add("r", unit_gain_r(tau, self.dt, self.method) if r is None else r)
         self._add("v_leak", v_leak)
         self._add("v_threshold", v_threshold, learn_threshold)
 
@@ -127,14 +157,14 @@ class LIF(NeuronBase):
         self, feat: tuple[int, ...], like: Tensor
     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(alpha, gain, bias, theta)`` as ``[N]`` tensors (``like``'s dtype and device) for
-        features ``feat`` (``N = prod(feat)``)."""
+        features ``feat`` (``N = prod(feat)``); no checks, no host sync."""
         return _coefficients(self.params(), self.dt, feat, like)
 
     def params(self) -> LIFParams:
-        opts = self.kernel_options()
-        del opts["v_reset"]
-        return LIFParams(self.tau, self.r, self.v_leak, self.v_threshold, self.v_reset,
-                         self.method, opts)
+        """The functional parameters (tensors shared with this module; ``tau`` is clamped when
+        the coefficients are computed)."""
+        return LIFParams(self.tau, self.r, self.v_leak, self.v_threshold, self.method,
+                         self.options)
 
     def forward(
         self, x: Tensor, state: LIFState | None = None, *,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -31,7 +30,9 @@ from neuromorph.sim.kernels.reference import (
     cuba_lif_multistep_reference,
     if_multistep_reference,
     lif_multistep_reference,
+    options_of,
 )
+from neuromorph.specs.options import SpikeOptions
 
 KernelFn = Callable[..., tuple[Tensor, ...]]
 
@@ -110,95 +111,83 @@ def select_kernel(neuron: str, x: Tensor, backend: str = "auto") -> KernelFn:
     return BACKENDS[backend](neuron, x)
 
 
-def _call(neuron: str, x: Tensor, args: tuple[Tensor, ...], kw: dict[str, Any]) -> tuple:
-    backend = kw.pop("backend")
-    trace = kw.pop("trace")
+def refuse_nan_state(v: Tensor) -> None:
+    """Raise one ``ValueError`` when a membrane state holds NaN.
+
+    A NaN input makes the membrane NaN for the rest of the sequence (``NaN > theta`` is false
+    and no reset clears it), so the neuron falls silent without a word. Testing the final
+    membrane ``[B, N]`` (not the ``[T, B, N]`` input) catches every such input at a fraction of
+    the cost; on CUDA it is one device sync per call (skipped while ``torch.compile`` traces).
+    """
+    if torch.compiler.is_compiling():
+        return
+    if bool(torch.isnan(v).any()):
+        n = int(torch.isnan(v).reshape(-1, v.shape[-1]).any(0).sum())
+        raise ValueError(f"the spiking input holds NaN (or inf - inf): {n} neuron(s) went silent "
+                         "with a NaN membrane; clean the data or the layer before "
+                         "(e.g. torch.nan_to_num), or pass a finite state")
+
+
+def _call(neuron: str, x: Tensor, args: tuple[Tensor, ...], options: SpikeOptions | None,
+          trace: bool, backend: str) -> tuple:
     fn = select_kernel(neuron, x, backend)
+    options = options_of(options)
     if fn in _REFERENCE.values():
-        out = fn(x, *args, **kw)
-        return out if trace else (out[0], *(o[-1] for o in out[1:]))
-    return fn(x, *args, trace=trace, **kw)
+        out = fn(x, *args, options)
+        out = out if trace else (out[0], *(o[-1] for o in out[1:]))
+    else:
+        out = fn(x, *args, options, trace=trace)
+    refuse_nan_state(out[-1][-1:] if trace else out[-1])
+    return out
 
 
 def lif_multistep(
-    x: Tensor,
-    v0: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
-    backend: str = "auto",
+    x: Tensor, v0: Tensor, alpha: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True, backend: str = "auto",
 ) -> tuple[Tensor, Tensor]:
-    """Multi-step LIF; see :func:`~neuromorph.sim.kernels.reference.lif_multistep_reference`."""
-    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
-              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
-    return _call("lif", x, (v0, alpha, theta), kw)  # type: ignore[return-value]
+    """Multi-step LIF; see :func:`~neuromorph.sim.kernels.reference.lif_multistep_reference`.
+
+    ``options`` (:class:`~neuromorph.specs.SpikeOptions`, default: subtract reset in the same
+    step, fast-sigmoid surrogate) holds the spike and reset options. Raises ``ValueError`` when
+    the input makes the membrane NaN (:func:`refuse_nan_state`).
+    """
+    return _call("lif", x, (v0, alpha, theta), options, trace, backend)  # type: ignore[return-value]
 
 
 def cuba_lif_multistep(
-    x: Tensor,
-    i0: Tensor,
-    v0: Tensor,
-    alpha_syn: Tensor,
-    alpha_mem: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
-    backend: str = "auto",
+    x: Tensor, i0: Tensor, v0: Tensor, alpha_syn: Tensor, alpha_mem: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True, backend: str = "auto",
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Multi-step CuBa-LIF; returns ``(spikes, i, v)`` (see the reference for the equations)."""
-    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
-              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
-    return _call("cuba_lif", x, (i0, v0, alpha_syn, alpha_mem, theta), kw)  # type: ignore[return-value]
+    return _call("cuba_lif", x, (i0, v0, alpha_syn, alpha_mem, theta), options, trace,  # type: ignore[return-value]
+                 backend)
 
 
 def if_multistep(
-    x: Tensor,
-    v0: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
-    backend: str = "auto",
+    x: Tensor, v0: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True, backend: str = "auto",
 ) -> tuple[Tensor, Tensor]:
     """Multi-step integrate-and-fire (LIF with ``alpha = 1``)."""
-    kw = dict(v_reset=v_reset, reset=reset, reset_delay=reset_delay, detach_reset=detach_reset,
-              surrogate=surrogate, scale=scale, trace=trace, backend=backend)
-    return _call("if", x, (v0, theta), kw)  # type: ignore[return-value]
+    return _call("if", x, (v0, theta), options, trace, backend)  # type: ignore[return-value]
 
 
 def _linear_then_lif(inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor,
-                     alpha: Tensor, theta: Tensor, *, gain: Tensor | None = None,
-                     shift: Tensor | None = None, **kw: Any) -> tuple[Tensor, Tensor]:
+                     alpha: Tensor, theta: Tensor, options: SpikeOptions, *,
+                     gain: Tensor | None = None,
+                     shift: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Unfused ``Linear`` then the Triton LIF custom op (what ``torch.compile`` traces)."""
     x = torch.nn.functional.linear(inp, weight, bias)
     if gain is not None:
         x = x * gain
     if shift is not None:
         x = x + shift
-    return _triton_lif()(x, v0, alpha, theta, trace=False, **kw)
+    return _triton_lif()(x, v0, alpha, theta, options, trace=False)
 
 
 def linear_lif(
     inp: Tensor, weight: Tensor, bias: Tensor | None, v0: Tensor, alpha: Tensor, theta: Tensor,
-    *, backend: str = "auto", recompute: bool = False, chunk: int | None = None, **kw: Any,
+    options: SpikeOptions | None = None, *, backend: str = "auto", recompute: bool = False,
+    chunk: int | None = None, gain: Tensor | None = None, shift: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Fused ``Linear`` + LIF (``spikes, v_final``); arguments as in
     :func:`~neuromorph.sim.kernels.cpu_fused.linear_lif_multistep`.
@@ -206,10 +195,13 @@ def linear_lif(
     ``backend="triton"``, or ``"auto"`` with CUDA tensors, runs the Triton fused op
     (:mod:`.triton_fused`); ``"cpu"``, ``"auto"`` with CPU tensors and ``recompute=True`` (which
     only the torch path implements) run the fused torch op (:mod:`.cpu_fused`, any device).
+    Raises ``ValueError`` when the input makes the membrane NaN (:func:`refuse_nan_state`).
     """
     if backend not in ("auto", "cpu", "triton"):
         raise ValueError(f"the fused Linear + LIF op has backends 'auto', 'cpu' and 'triton', "
                          f"got {backend!r}")
+    options = options_of(options)
+    out = None
     if (backend == "triton" or (backend == "auto" and inp.is_cuda)) and not recompute:
         try:
             from neuromorph.sim.kernels.triton_fused import linear_lif_triton
@@ -222,16 +214,22 @@ def linear_lif(
                               "path", stacklevel=2)
         else:
             if torch.compiler.is_compiling():  # the custom ops trace; the fused Function does not
-                return _linear_then_lif(inp, weight, bias, v0, alpha, theta, **kw)
-            return linear_lif_triton(inp, weight, bias, v0, alpha, theta, **kw)
-    return linear_lif_multistep(inp, weight, bias, v0, alpha, theta, recompute=recompute,
-                                chunk=chunk, **kw)
+                return _linear_then_lif(inp, weight, bias, v0, alpha, theta, options,
+                                        gain=gain, shift=shift)
+            out = linear_lif_triton(inp, weight, bias, v0, alpha, theta, options,
+                                    gain=gain, shift=shift)
+    if out is None:
+        out = linear_lif_multistep(inp, weight, bias, v0, alpha, theta, options,
+                                   recompute=recompute, chunk=chunk, gain=gain, shift=shift)
+    refuse_nan_state(out[1])
+    return out
 
 
 __all__ = [
     "BACKENDS",
-    "linear_lif",
     "cuba_lif_multistep",
+    "linear_lif",
+    "refuse_nan_state",
     "if_multistep",
     "lif_multistep",
     "select_kernel",

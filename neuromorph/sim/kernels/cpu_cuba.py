@@ -19,6 +19,7 @@ from neuromorph.sim.kernels.cpu_lif import (
     scratch,
 )
 from neuromorph.sim.kernels.reference import check_kernel_inputs
+from neuromorph.specs.options import SpikeOptions
 
 
 def _current_scan(x: Tensor, i0: Tensor, alpha_syn: Tensor) -> Tensor:
@@ -90,28 +91,16 @@ class _CubaFunction(torch.autograd.Function):
 
 
 def cuba_lif_multistep_cpu(
-    x: Tensor,
-    i0: Tensor,
-    v0: Tensor,
-    alpha_syn: Tensor,
-    alpha_mem: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, i0: Tensor, v0: Tensor, alpha_syn: Tensor, alpha_mem: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Fused multi-step CuBa-LIF (reference semantics). Returns ``(spikes, i, v)``;
     ``trace=False`` returns the final ``i`` and ``v`` (``[B, N]``) instead of the traces."""
     check_kernel_inputs(
         x, {"i0": i0, "v0": v0}, {"alpha_syn": alpha_syn, "alpha_mem": alpha_mem, "theta": theta}
     )
-    cfg = LIFConfig.make(v_reset, reset, reset_delay, detach_reset, surrogate, scale)
-    return _CubaFunction.apply(x.contiguous(), i0, v0, alpha_syn, alpha_mem, theta, cfg, trace)
+    return _CubaFunction.apply(x.contiguous(), i0, v0, alpha_syn, alpha_mem, theta,
+                               LIFConfig.make(options), trace)
 
 
 __all__ = ["cuba_lif_multistep_cpu"]

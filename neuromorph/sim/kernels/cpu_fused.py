@@ -22,6 +22,7 @@ from torch import Tensor
 
 from neuromorph.sim.kernels.cpu_lif import LIFConfig, kernel_threads, lif_backward, lif_forward
 from neuromorph.sim.kernels.reference import check_kernel_inputs
+from neuromorph.specs.options import SpikeOptions
 
 
 def current(inp2: Tensor, weight: Tensor, bias: Tensor | None, out: Tensor | None,
@@ -158,13 +159,8 @@ def linear_lif_multistep(
     v0: Tensor,
     alpha: Tensor,
     theta: Tensor,
+    options: SpikeOptions | None = None,
     *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
     recompute: bool = False,
     chunk: int | None = None,
     gain: Tensor | None = None,
@@ -173,7 +169,7 @@ def linear_lif_multistep(
     """``spikes, v_final = LIF(gain * (inp @ weight^T + bias) + shift)`` for ``inp`` ``[T,B,K]``.
 
     ``weight`` ``[N, K]``, ``bias`` ``[N]`` or None, ``v0`` ``[B, N]``, ``alpha``/``theta``
-    ``[N]``; LIF semantics and keywords as in :mod:`neuromorph.sim.kernels.reference`.
+    ``[N]``; LIF semantics and ``options`` as in :mod:`neuromorph.sim.kernels.reference`.
     ``gain`` / ``shift`` (``[N]``, constants: no gradient flows to them) are the neuron's input
     gain and leak bias; fold them into ``weight`` / ``bias`` instead when they must be trained.
     ``recompute`` trades one extra matmul for storing nothing of size ``T*B*N``; ``chunk`` is the
@@ -185,7 +181,7 @@ def linear_lif_multistep(
         chunk = max(1, math.ceil(T / 4)) if recompute else max(T, 1)
     if chunk < 1:
         raise ValueError(f"chunk must be a positive number of time steps, got {chunk}")
-    cfg = LIFConfig.make(v_reset, reset, reset_delay, detach_reset, surrogate, scale)
+    cfg = LIFConfig.make(options)
     return _LinearLIF.apply(inp.contiguous(), weight, bias, v0, alpha, theta, cfg,
                             bool(recompute), int(chunk), (gain, shift))
 

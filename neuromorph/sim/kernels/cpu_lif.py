@@ -29,13 +29,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from neuromorph.primitives.spike import (
-    GradFn,
-    GradInplaceFn,
-    get_surrogate,
-    resolve_scale,
-)
-from neuromorph.sim.kernels.reference import check_kernel_inputs, check_reset
+from neuromorph.primitives.spike import GradFn, GradInplaceFn, get_surrogate
+from neuromorph.sim.kernels.reference import check_kernel_inputs, options_of
+from neuromorph.specs.options import SpikeOptions
 
 #: Intra-op threads for the element-wise neuron work (0: leave torch's setting). The per-step
 #: tensors are small and the vectorised passes memory-bound, so one thread loses little on an idle
@@ -65,25 +61,21 @@ def kernel_threads() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class LIFConfig:
-    """Static options of one kernel call."""
+    """The options of one kernel call and the surrogate's backward functions they select."""
 
-    reset: str
-    reset_delay: bool
-    detach_reset: bool
-    v_reset: float
+    options: SpikeOptions
     grad_fn: GradFn
     grad_: GradInplaceFn
-    scale: float
+
+    @property
+    def scale(self) -> float:
+        return self.options.scale  # type: ignore[return-value]  (resolved by SpikeOptions)
 
     @classmethod
-    def make(
-        cls, v_reset: float, reset: str, reset_delay: bool, detach_reset: bool,
-        surrogate: str, scale: float | None,
-    ) -> LIFConfig:
-        check_reset(reset)
-        sur = get_surrogate(surrogate)
-        return cls(reset, bool(reset_delay), bool(detach_reset), float(v_reset),
-                   sur.grad, sur.grad_, resolve_scale(surrogate, scale))
+    def make(cls, options: SpikeOptions | dict | None) -> LIFConfig:
+        o = options_of(options)
+        sur = get_surrogate(o.surrogate)
+        return cls(o, sur.grad, sur.grad_)
 
 
 def lif_forward(
@@ -98,9 +90,9 @@ def lif_forward(
     T = x.shape[0]
     h = torch.empty_like(x) if h_out is None else h_out
     s = torch.empty_like(x) if s_out is None else s_out
-    zero = cfg.reset == "zero"
-    vr = cfg.v_reset
-    if cfg.reset_delay:  # v[t] = h[t]; the reset of step t-1 enters h[t]
+    zero = cfg.options.reset == "zero"
+    vr = cfg.options.v_reset
+    if cfg.options.reset_delay:  # v[t] = h[t]; the reset of step t-1 enters h[t]
         p = (v0 > theta).to(x.dtype)
         w = torch.empty_like(v0) if zero else v0
         v = v0
@@ -161,11 +153,11 @@ def lif_backward(
     one for the recurrence coefficients when they vary. With ``inplace=True`` the caller gives
     ``h`` away: it becomes the first buffer unless ``dalpha`` needs it.
     """
-    if cfg.reset_delay:
+    if cfg.options.reset_delay:
         return _backward_delayed(gs, gv, h, v0, alpha, theta, cfg, needs, inplace)
     _, nv0, nal, nth = needs
-    zero = cfg.reset == "zero"
-    vr = cfg.v_reset
+    zero = cfg.options.reset == "zero"
+    vr = cfg.options.v_reset
     gv_tr, gv_fin = _split_gv(gv)
     below = h <= theta if (nal or nth) else None  # 1 - s, as bool
     vprev = None
@@ -174,7 +166,7 @@ def lif_backward(
         vprev = torch.where(below[:-1], h[:-1], vr if zero else h[:-1] - theta)
     # a = dv[t]/dh[t] (through the spike unless detached); None means a == 1
     a: Tensor | None
-    if cfg.detach_reset:
+    if cfg.options.detach_reset:
         a = torch.le(h, theta, out=torch.empty_like(h)) if zero else None  # 1 - s
         c = _local_grad(_centered(h, theta, inplace), gs, cfg)
     elif zero:
@@ -221,7 +213,7 @@ def _zero_reset_coefficients(
         tmp = None
         if r1 > t0:
             torch.le(h[t0:r1], theta, out=a[t0:r1])
-            tmp = torch.sub(cfg.v_reset, h[t0:r1])
+            tmp = torch.sub(cfg.options.v_reset, h[t0:r1])
         cfg.grad_(torch.sub(h[t0:t1], theta, out=sg[t0:t1]), cfg.scale, None)
         if tmp is not None:
             a[t0:r1].addcmul_(tmp, sg[t0:r1])
@@ -250,9 +242,9 @@ def _backward_delayed(
     """Delayed reset: ``v[t] = h[t]``, ``p[t] = s[t-1]`` (``p[0]`` from ``v0``); the recurrence
     ``g[t-1] = K[t] g[t] + C[t-1]`` with ``K[t] = dh[t]/dv[t-1]``."""
     _, nv0, nal, nth = needs
-    zero = cfg.reset == "zero"
-    vr = cfg.v_reset
-    grad_reset = not cfg.detach_reset
+    zero = cfg.options.reset == "zero"
+    vr = cfg.options.v_reset
+    grad_reset = not cfg.options.detach_reset
     gv_tr, gv_fin = _split_gv(gv)
     T = h.shape[0]
     sg0 = cfg.grad_(v0 - theta, cfg.scale, None)
@@ -330,7 +322,7 @@ class _LIFFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, v0, alpha, theta, cfg, trace):  # type: ignore[override]
-        ctx.keep_h = bool(trace and cfg.reset_delay)  # then v trace == h
+        ctx.keep_h = bool(trace and cfg.options.reset_delay)  # then v trace == h
         with kernel_threads():
             if ctx.keep_h:
                 s, h, v = lif_forward(x, v0, alpha, theta, cfg, trace)
@@ -356,42 +348,22 @@ class _LIFFunction(torch.autograd.Function):
 
 
 def lif_multistep_cpu(
-    x: Tensor,
-    v0: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, v0: Tensor, alpha: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Fused multi-step LIF (reference semantics). ``trace=False`` returns the final ``v``."""
     check_kernel_inputs(x, {"v0": v0}, {"alpha": alpha, "theta": theta})
-    cfg = LIFConfig.make(v_reset, reset, reset_delay, detach_reset, surrogate, scale)
-    return _LIFFunction.apply(x.contiguous(), v0, alpha, theta, cfg, trace)
+    return _LIFFunction.apply(x.contiguous(), v0, alpha, theta, LIFConfig.make(options), trace)
 
 
 def if_multistep_cpu(
-    x: Tensor,
-    v0: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, v0: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Fused multi-step IF (LIF with ``alpha = 1``)."""
     check_kernel_inputs(x, {"v0": v0}, {"theta": theta})
-    cfg = LIFConfig.make(v_reset, reset, reset_delay, detach_reset, surrogate, scale)
-    return _LIFFunction.apply(x.contiguous(), v0, torch.ones_like(theta), theta, cfg, trace)
+    return _LIFFunction.apply(x.contiguous(), v0, torch.ones_like(theta), theta,
+                              LIFConfig.make(options), trace)
 
 
 __all__ = [

@@ -50,9 +50,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from neuromorph.primitives.spike import get_surrogate, resolve_scale, spike
+from neuromorph.primitives.spike import spike
+from neuromorph.specs.options import RESET_KINDS, SpikeOptions
 
 ResetFn = Callable[[Tensor, Tensor, Tensor, float], Tensor]
+
+#: the spike and reset options of a kernel call when none are given (subtract reset, same step,
+#: fast-sigmoid surrogate); every kernel takes one validated :class:`SpikeOptions`.
+DEFAULT_OPTIONS = SpikeOptions()
 
 
 def _reset_subtract(h: Tensor, s: Tensor, theta: Tensor, v_reset: float) -> Tensor:
@@ -63,15 +68,16 @@ def _reset_zero(h: Tensor, s: Tensor, theta: Tensor, v_reset: float) -> Tensor:
     return h * (1.0 - s) + s * v_reset
 
 
-#: reset name -> ``v_after = f(v_before, s, theta, v_reset)`` (the one place resets are named).
+#: reset kind (:data:`neuromorph.specs.RESET_KINDS`) -> ``v_after = f(v_before, s, theta,
+#: v_reset)``. The kinds are validated by :class:`SpikeOptions`; this maps each to its equation.
 RESETS: dict[str, ResetFn] = {"subtract": _reset_subtract, "zero": _reset_zero}
+if tuple(RESETS) != RESET_KINDS:  # a reset kind added to the specs needs its equation here
+    raise ImportError(f"kernels implement resets {sorted(RESETS)}, specs name {RESET_KINDS}")
 
 
-def check_reset(reset: str) -> ResetFn:
-    """The reset function for ``reset``; unknown names raise a ``ValueError`` listing the known."""
-    if reset not in RESETS:
-        raise ValueError(f"unknown reset {reset!r}; choose one of {sorted(RESETS)}")
-    return RESETS[reset]
+def options_of(options: SpikeOptions | dict | None) -> SpikeOptions:
+    """``options`` as a :class:`SpikeOptions` (``None``: the defaults; a dict is validated)."""
+    return DEFAULT_OPTIONS if options is None else SpikeOptions.coerce(options)
 
 
 def check_kernel_inputs(
@@ -107,105 +113,58 @@ def check_kernel_inputs(
     return T, B, N
 
 
-def _step(
-    xt: Tensor, v: Tensor, alpha: Tensor, theta: Tensor, reset: str, v_reset: float,
-    reset_delay: bool, detach_reset: bool, surrogate: str, k: float,
-) -> tuple[Tensor, Tensor]:
-    reset_fn = RESETS[reset]
-    if reset_delay:
-        p = spike(v - theta, surrogate, k)
-        if detach_reset:
+def _step(xt: Tensor, v: Tensor, alpha: Tensor, theta: Tensor,
+          o: SpikeOptions) -> tuple[Tensor, Tensor]:
+    reset_fn = RESETS[o.reset]
+    if o.reset_delay:
+        p = spike(v - theta, o.surrogate, o.scale)
+        if o.detach_reset:
             p = p.detach()
-        if reset == "subtract":
+        if o.reset == "subtract":
             h = alpha * v + xt - p * theta
         else:
-            h = alpha * reset_fn(v, p, theta, v_reset) + xt
-        return spike(h - theta, surrogate, k), h
+            h = alpha * reset_fn(v, p, theta, o.v_reset) + xt
+        return spike(h - theta, o.surrogate, o.scale), h
     h = alpha * v + xt
-    s = spike(h - theta, surrogate, k)
-    return s, reset_fn(h, s.detach() if detach_reset else s, theta, v_reset)
+    s = spike(h - theta, o.surrogate, o.scale)
+    return s, reset_fn(h, s.detach() if o.detach_reset else s, theta, o.v_reset)
 
 
 def lif_step_reference(
-    x: Tensor,
-    v: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
+    x: Tensor, v: Tensor, alpha: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One LIF step ``(x[t], v[t-1]) -> (s[t], v[t])`` (any broadcastable shapes; same equations
-    as :func:`lif_multistep_reference`, which is this step applied T times)."""
-    check_reset(reset)
-    k = resolve_scale(surrogate, scale)
-    return _step(x, v, alpha, theta, reset, v_reset, reset_delay, detach_reset, surrogate, k)
+    as :func:`lif_multistep_reference`, which is this step applied T times). No checks: a step
+    loop calls it every step."""
+    return _step(x, v, alpha, theta, options_of(options))
 
 
-def _lif_scan(
-    x: Tensor,
-    v0: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    v_reset: float,
-    reset: str,
-    reset_delay: bool,
-    detach_reset: bool,
-    surrogate: str,
-    scale: float | None,
-) -> tuple[Tensor, Tensor]:
+def _lif_scan(x: Tensor, v0: Tensor, alpha: Tensor, theta: Tensor,
+              o: SpikeOptions) -> tuple[Tensor, Tensor]:
     """The LIF step loop over time on a ``[T, B, N]`` input ``x`` (already validated)."""
-    check_reset(reset)
-    get_surrogate(surrogate)
-    k = resolve_scale(surrogate, scale)
     spikes: list[Tensor] = []
     vs: list[Tensor] = []
     v = v0
     for t in range(x.shape[0]):
-        s, v = _step(x[t], v, alpha, theta, reset, v_reset, reset_delay, detach_reset, surrogate, k)
+        s, v = _step(x[t], v, alpha, theta, o)
         spikes.append(s)
         vs.append(v)
     return torch.stack(spikes), torch.stack(vs)
 
 
 def lif_multistep_reference(
-    x: Tensor,
-    v0: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
+    x: Tensor, v0: Tensor, alpha: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Multi-step LIF (see module docstring). Returns ``(spikes, v)``, both ``[T, B, N]``."""
     check_kernel_inputs(x, {"v0": v0}, {"alpha": alpha, "theta": theta})
-    return _lif_scan(
-        x, v0, alpha, theta, v_reset, reset, reset_delay, detach_reset, surrogate, scale
-    )
+    return _lif_scan(x, v0, alpha, theta, options_of(options))
 
 
 def cuba_lif_multistep_reference(
-    x: Tensor,
-    i0: Tensor,
-    v0: Tensor,
-    alpha_syn: Tensor,
-    alpha_mem: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
+    x: Tensor, i0: Tensor, v0: Tensor, alpha_syn: Tensor, alpha_mem: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Multi-step current-based LIF. Returns ``(spikes, i, v)``, each ``[T, B, N]``.
 
@@ -215,42 +174,30 @@ def cuba_lif_multistep_reference(
     check_kernel_inputs(
         x, {"i0": i0, "v0": v0}, {"alpha_syn": alpha_syn, "alpha_mem": alpha_mem, "theta": theta}
     )
+    o = options_of(options)
     currents: list[Tensor] = []
     i = i0
     for t in range(x.shape[0]):
         i = alpha_syn * i + x[t]
         currents.append(i)
     cur = torch.stack(currents)
-    s, v = _lif_scan(
-        cur, v0, alpha_mem, theta, v_reset, reset, reset_delay, detach_reset, surrogate, scale
-    )
+    s, v = _lif_scan(cur, v0, alpha_mem, theta, o)
     return s, cur, v
 
 
 def if_multistep_reference(
-    x: Tensor,
-    v0: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
+    x: Tensor, v0: Tensor, theta: Tensor, options: SpikeOptions | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Multi-step integrate-and-fire (LIF with ``alpha = 1``). Returns ``(spikes, v)``."""
     check_kernel_inputs(x, {"v0": v0}, {"theta": theta})
-    alpha = torch.ones_like(theta)
-    return _lif_scan(
-        x, v0, alpha, theta, v_reset, reset, reset_delay, detach_reset, surrogate, scale
-    )
+    return _lif_scan(x, v0, torch.ones_like(theta), theta, options_of(options))
 
 
 __all__ = [
+    "DEFAULT_OPTIONS",
     "RESETS",
     "check_kernel_inputs",
-    "check_reset",
+    "options_of",
     "cuba_lif_multistep_reference",
     "if_multistep_reference",
     "lif_multistep_reference",

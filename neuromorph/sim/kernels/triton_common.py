@@ -14,9 +14,9 @@ The dynamics mirror :mod:`neuromorph.sim.kernels.reference` exactly (see its doc
                                                         h = alpha*(v(1-p) + p*v_reset) + x ("zero")
                   s = H(h - theta);  v' = h
 
-The surrogate formulas mirror :mod:`neuromorph.primitives.spike`. String options are
-translated to kernel constants in exactly one place each (:data:`SURROGATE_IDS`,
-:data:`RESET_IS_ZERO`), after validation by the shared registries.
+The surrogate formulas mirror :mod:`neuromorph.primitives.spike`. The public wrappers take one
+validated :class:`~neuromorph.specs.SpikeOptions` and unpack it to kernel constants in exactly
+one place (:func:`kernel_constants`, with :data:`SURROGATE_IDS` and :data:`RESET_IS_ZERO`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from neuromorph.primitives.spike import get_surrogate, resolve_scale
-from neuromorph.sim.kernels.reference import check_reset
+from neuromorph.sim.kernels.reference import options_of
+from neuromorph.specs.options import RESET_KINDS, SpikeOptions
 
 #: canonical surrogate name -> the ``SURR`` constant of :func:`surrogate_grad`.
 SURROGATE_IDS: dict[str, int] = {
@@ -39,28 +39,39 @@ SURROGATE_IDS: dict[str, int] = {
     "straight_through": 4,
 }
 
-#: reset name -> the ``RESET_ZERO`` constant of the kernels.
+#: reset kind -> the ``RESET_ZERO`` constant of the kernels.
 RESET_IS_ZERO: dict[str, bool] = {"subtract": False, "zero": True}
+if tuple(RESET_IS_ZERO) != RESET_KINDS:  # a reset kind added to the specs needs a kernel
+    raise ImportError(f"Triton kernels implement resets {sorted(RESET_IS_ZERO)}, specs name "
+                      f"{RESET_KINDS}")
 
 
 @dataclass(frozen=True)
-class KernelOptions:
-    """Validated options of one neuron-kernel call, as kernel constants."""
+class KernelConstants:
+    """A :class:`SpikeOptions` unpacked to the scalar arguments of the kernels and custom ops."""
 
+    v_reset: float
     surr: int
     scale: float
     reset_zero: bool
+    reset_delay: bool
+    detach: bool
+
+    def op_args(self) -> tuple[float, int, float, bool, bool, bool]:
+        """``(v_reset, surr, scale, reset_zero, reset_delay, detach)``: the order every custom
+        op takes them in."""
+        return (self.v_reset, self.surr, self.scale, self.reset_zero, self.reset_delay,
+                self.detach)
 
 
-def kernel_options(surrogate: str, scale: float | None, reset: str) -> KernelOptions:
-    """Validate ``surrogate``/``scale``/``reset`` (``ValueError`` on unknown names) and map them."""
-    check_reset(reset)
-    name = get_surrogate(surrogate).name
-    if name not in SURROGATE_IDS:  # a surrogate added to the registry but not to the kernels
-        raise ValueError(
-            f"surrogate {name!r} has no Triton implementation; known: {sorted(SURROGATE_IDS)}"
-        )
-    return KernelOptions(SURROGATE_IDS[name], resolve_scale(surrogate, scale), RESET_IS_ZERO[reset])
+def kernel_constants(options: SpikeOptions | dict | None) -> KernelConstants:
+    """The kernel constants of ``options`` (already validated by :class:`SpikeOptions`)."""
+    o = options_of(options)
+    if o.surrogate not in SURROGATE_IDS:  # a surrogate in the registry but not in the kernels
+        raise ValueError(f"surrogate {o.surrogate!r} has no Triton implementation; known: "
+                         f"{sorted(SURROGATE_IDS)}")
+    return KernelConstants(o.v_reset, SURROGATE_IDS[o.surrogate], float(o.scale),  # type: ignore[arg-type]
+                           RESET_IS_ZERO[o.reset], o.reset_delay, o.detach_reset)
 
 
 def launch_geometry(bn: int, block: int | None = None) -> tuple[int, int, tuple[int]]:
@@ -197,9 +208,9 @@ def lif_backward_step(G, gs, gv, h, s, v_prev, p, alpha, theta, v_reset, k,
 __all__ = [
     "RESET_IS_ZERO",
     "SURROGATE_IDS",
-    "KernelOptions",
+    "KernelConstants",
     "check_launchable",
-    "kernel_options",
+    "kernel_constants",
     "launch_geometry",
     "lif_backward_step",
     "lif_forward_step",

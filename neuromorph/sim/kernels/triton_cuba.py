@@ -25,13 +25,14 @@ from torch import Tensor
 from neuromorph.sim.kernels.reference import check_kernel_inputs
 from neuromorph.sim.kernels.triton_common import (
     check_launchable,
-    kernel_options,
+    kernel_constants,
     launch_geometry,
     lif_backward_step,
     lif_forward_step,
     reset_value,
 )
 from neuromorph.sim.kernels.triton_lif import EXACT, needs_grad
+from neuromorph.specs.options import SpikeOptions
 
 
 @triton.jit
@@ -268,20 +269,8 @@ _cuba_fwd_op.register_autograd(_cuba_backward, setup_context=_cuba_setup_context
 
 
 def cuba_lif_multistep_triton(
-    x: Tensor,
-    i0: Tensor,
-    v0: Tensor,
-    alpha_syn: Tensor,
-    alpha_mem: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, i0: Tensor, v0: Tensor, alpha_syn: Tensor, alpha_mem: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Multi-step CuBa-LIF on the fused Triton kernels; same contract as the torch reference.
 
@@ -292,10 +281,9 @@ def cuba_lif_multistep_triton(
     check_kernel_inputs(
         x, {"i0": i0, "v0": v0}, {"alpha_syn": alpha_syn, "alpha_mem": alpha_mem, "theta": theta}
     )
-    o = kernel_options(surrogate, scale, reset)
+    k = kernel_constants(options)
     grad = needs_grad(x, i0, v0, alpha_syn, alpha_mem, theta)
-    s, cur, v, _ = _cuba_fwd_op(x, i0, v0, alpha_syn, alpha_mem, theta, float(v_reset), o.surr,
-                                o.scale, o.reset_zero, bool(reset_delay), bool(detach_reset), grad)
+    s, cur, v, _ = _cuba_fwd_op(x, i0, v0, alpha_syn, alpha_mem, theta, *k.op_args(), grad)
     return (s, cur, v) if trace else (s, cur[-1], v[-1])
 
 

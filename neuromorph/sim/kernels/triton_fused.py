@@ -21,24 +21,24 @@ import torch
 from torch import Tensor
 
 from neuromorph.sim.kernels.cpu_fused import check_linear_inputs, current
-from neuromorph.sim.kernels.triton_common import kernel_options
+from neuromorph.sim.kernels.triton_common import KernelConstants, kernel_constants
 from neuromorph.sim.kernels.triton_lif import run_lif_backward, run_lif_forward, saved_spikes
+from neuromorph.specs.options import SpikeOptions
 
 
 class _LinearLIFTriton(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, inp, weight, bias, v0, alpha, theta, o, v_reset, reset_delay, detach,  # type: ignore[override]
-                affine):
+    def forward(ctx, inp, weight, bias, v0, alpha, theta, k: KernelConstants, affine):  # type: ignore[override]
         T, B, K = inp.shape
         N = weight.shape[0]
         inp2 = inp.reshape(T * B, K)
         x = current(inp2, weight, bias, None, affine).view(T, B, N)
         s = torch.empty_like(x)
         vT = torch.empty(B, N, dtype=x.dtype, device=x.device)
-        run_lif_forward(x, v0, alpha, theta, v_reset, o.reset_zero, reset_delay, s, vT, h=x)
+        run_lif_forward(x, v0, alpha, theta, k.v_reset, k.reset_zero, k.reset_delay, s, vT, h=x)
         ctx.save_for_backward(inp, weight, bias, v0, alpha, theta)
         ctx.h, ctx.s = x, saved_spikes(s, x)
-        ctx.opts = (v_reset, o.surr, o.scale, o.reset_zero, reset_delay, detach)
+        ctx.opts = k.op_args()
         ctx.affine = affine
         ctx.set_materialize_grads(False)
         return s, vT
@@ -66,7 +66,7 @@ class _LinearLIFTriton(torch.autograd.Function):
         d_w = g2.t() @ inp2 if n_w else None
         d_b = g2.sum(0) if n_b else None
         return (d_inp, d_w, d_b, gv0 if n_v0 else None, gal if n_al else None,
-                gth if n_th else None, None, None, None, None, None)
+                gth if n_th else None, None, None)
 
 
 def linear_lif_triton(
@@ -76,13 +76,8 @@ def linear_lif_triton(
     v0: Tensor,
     alpha: Tensor,
     theta: Tensor,
+    options: SpikeOptions | None = None,
     *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
     gain: Tensor | None = None,
     shift: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
@@ -92,10 +87,9 @@ def linear_lif_triton(
     ``recompute``/``chunk``, which only the torch path implements).
     """
     check_linear_inputs(inp, weight, bias, v0, alpha, theta, gain, shift)
-    o = kernel_options(surrogate, scale, reset)
     return _LinearLIFTriton.apply(inp.contiguous(), weight, bias, v0.contiguous(),
-                                  alpha.contiguous(), theta.contiguous(), o, float(v_reset),
-                                  bool(reset_delay), bool(detach_reset), (gain, shift))
+                                  alpha.contiguous(), theta.contiguous(),
+                                  kernel_constants(options), (gain, shift))
 
 
 __all__ = ["linear_lif_triton"]

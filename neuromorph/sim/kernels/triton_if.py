@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from neuromorph.sim.kernels.reference import check_kernel_inputs
-from neuromorph.sim.kernels.triton_common import kernel_options
+from neuromorph.sim.kernels.triton_common import kernel_constants
 from neuromorph.sim.kernels.triton_lif import (
     _fake_forward,
     launch_lif_backward,
@@ -23,6 +23,7 @@ from neuromorph.sim.kernels.triton_lif import (
     needs_grad,
     saved_spikes,
 )
+from neuromorph.specs.options import SpikeOptions
 
 
 @torch.library.custom_op("neuromorph::triton_if_fwd", mutates_args=())
@@ -79,17 +80,8 @@ _if_fwd_op.register_autograd(_if_backward, setup_context=_if_setup_context)
 
 
 def if_multistep_triton(
-    x: Tensor,
-    v0: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, v0: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Multi-step IF on the fused Triton kernels; same contract as the torch reference.
 
@@ -97,10 +89,8 @@ def if_multistep_triton(
     ``trace=False``); differentiable w.r.t. ``x``, ``v0`` and ``theta``.
     """
     check_kernel_inputs(x, {"v0": v0}, {"theta": theta})
-    o = kernel_options(surrogate, scale, reset)
-    s, v, _, vT = _if_fwd_op(x, v0, theta, float(v_reset), o.surr, o.scale, o.reset_zero,
-                             bool(reset_delay), bool(detach_reset), needs_grad(x, v0, theta),
-                             bool(trace))
+    k = kernel_constants(options)
+    s, v, _, vT = _if_fwd_op(x, v0, theta, *k.op_args(), needs_grad(x, v0, theta), bool(trace))
     return s, (v if trace else vT)
 
 

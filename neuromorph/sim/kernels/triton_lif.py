@@ -37,12 +37,13 @@ from torch import Tensor
 from neuromorph.sim.kernels.reference import check_kernel_inputs
 from neuromorph.sim.kernels.triton_common import (
     check_launchable,
-    kernel_options,
+    kernel_constants,
     launch_geometry,
     lif_backward_step,
     lif_forward_step,
     reset_value,
 )
+from neuromorph.specs.options import SpikeOptions
 
 
 @triton.jit
@@ -392,18 +393,8 @@ def needs_grad(*tensors: Tensor) -> bool:
 
 
 def lif_multistep_triton(
-    x: Tensor,
-    v0: Tensor,
-    alpha: Tensor,
-    theta: Tensor,
-    *,
-    v_reset: float = 0.0,
-    reset: str = "subtract",
-    reset_delay: bool = False,
-    detach_reset: bool = False,
-    surrogate: str = "fast_sigmoid",
-    scale: float | None = None,
-    trace: bool = True,
+    x: Tensor, v0: Tensor, alpha: Tensor, theta: Tensor,
+    options: SpikeOptions | None = None, *, trace: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Multi-step LIF on the fused Triton kernels; same contract as the torch reference.
 
@@ -412,9 +403,8 @@ def lif_multistep_triton(
     the backward needs it); differentiable w.r.t. ``x``, ``v0``, ``alpha`` and ``theta``.
     """
     check_kernel_inputs(x, {"v0": v0}, {"alpha": alpha, "theta": theta})
-    o = kernel_options(surrogate, scale, reset)
-    s, v, _, vT = _lif_fwd_op(x, v0, alpha, theta, float(v_reset), o.surr, o.scale,
-                              o.reset_zero, bool(reset_delay), bool(detach_reset),
+    k = kernel_constants(options)
+    s, v, _, vT = _lif_fwd_op(x, v0, alpha, theta, *k.op_args(),
                               needs_grad(x, v0, alpha, theta), bool(trace))
     return s, (v if trace else vT)
 
