@@ -268,16 +268,18 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
 def _plots(run: RunDir, cfg: Config, lags, fine_lags, measured, fine, textbook, sweep) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8), sharey=False)
     for ax, rule in zip(axes, RULES, strict=True):
-        ax.plot(fine_lags * 1e3, fine[rule], "k-", lw=1.2,
+        ax.plot(fine_lags * 1e3, fine[rule], "k-", lw=1.2, zorder=2,
                 label=f"analytic ({cfg.frequency:g} Hz)")
         ax.plot(fine_lags * 1e3, textbook(rule, fine_lags), "r--", lw=1, label="isolated pair")
         src = "triplet rule" if rule == "triplet" else "engine"
-        ax.plot(lags * 1e3, measured[rule], "o", ms=3, label=f"measured ({src})")
+        ax.plot(lags * 1e3, measured[rule], "o", ms=3.5, mfc="none", mew=0.7, zorder=1,
+                label=f"measured ({src})")  # hollow rings: the analytic line shows through
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set_title(rule)
         ax.set_xlabel("t_post - t_pre (ms)")
+        ax.set_ylabel("weight change per pairing (w_max)")
         ax.legend(fontsize=7)
-    axes[0].set_ylabel("weight change per pairing")
+    fig.tight_layout()
     run.save_figure(fig, "window")
     fig, ax = plt.subplots(figsize=(6, 4))
     freqs = list(cfg.sweep_frequencies)
@@ -288,7 +290,7 @@ def _plots(run: RunDir, cfg: Config, lags, fine_lags, measured, fine, textbook, 
             ax.plot(freqs, [sweep[(name, f)][0][j] for f in freqs], f"C{c}o", ms=4)
     ax.axhline(0, color="0.7", lw=0.8)
     ax.set_xlabel("pairing frequency (Hz)")
-    ax.set_ylabel(f"total change, {cfg.sweep_pairings} pairings")
+    ax.set_ylabel(f"total weight change, {cfg.sweep_pairings} pairings (w_max)")
     ax.set_title("frequency dependence (markers: measured)")
     ax.legend(fontsize=7)
     run.save_figure(fig, "frequency_dependence")

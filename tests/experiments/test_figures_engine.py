@@ -95,3 +95,19 @@ def test_song2000_figure_with_a_reference_has_three_histograms_and_legends():
     assert _legend(fig.axes[3]) == ["neuromorph", "Brian2"]
     rates = [p for p in fig.axes[3].patches]  # stairs: one per simulator
     np.testing.assert_allclose(rates[1].get_data().values, [ours.post_spike_times[::2].size])
+
+
+def test_stdp_window_measured_rings_show_the_analytic_line_and_units(tmp_path, monkeypatch):
+    from neuromorph.experiments.rundir import RunDir
+
+    figs = {}
+    monkeypatch.setattr(RunDir, "save_figure", lambda self, fig, name: figs.setdefault(name, fig))
+    argv = ["run", "stdp-window", "--quiet", "--out", str(tmp_path / "w"),
+            "--set", "sweep_frequencies=1,20", "--set", "lag_step=10e-3"]
+    assert main(argv) == 0
+    for ax in figs["window"].axes:
+        analytic, _, measured = ax.lines[:3]
+        assert ax.get_ylabel() == "weight change per pairing (w_max)"
+        assert measured.get_markerfacecolor() == "none"
+        assert analytic.get_zorder() > measured.get_zorder()
+    assert figs["frequency_dependence"].axes[0].get_ylabel().endswith("pairings (w_max)")
