@@ -1,16 +1,20 @@
 """analog-drift: a digits MLP on PCM and ReRAM crossbars, from 1 second to 10 years.
 
 The scikit-learn digits MLP (``64 -> hidden -> 10``) is trained three ways -- in float,
-hardware-aware (HWA: noise injection and converters in the loop) and in situ (SPSA through
-forward queries of the programmed crossbar only) -- then programmed onto PCM (aihwkit's
+hardware-aware (HWA: noise injection and converters in the loop) and in situ (a forward-only
+rule of the rules library, SPSA by default, measuring only the losses of networks written onto
+the crossbar) -- then programmed onto PCM (aihwkit's
 published statistical model) and onto multi-level ReRAM, and evaluated at t = 1 s, 1 h, 1 day,
 1 year and 10 years after programming, without and with global drift compensation. Bands are
 over training seeds x programming instances. Energy, area and latency per inference come from
-the ISAAC per-operation constants (:mod:`neuromorph.hardware_models.crossbar.energy`).
+the ISAAC per-operation constants (:mod:`neuromorph.hardware_models.crossbar.energy`): for the
+MLP from its bit-serial DAC codes, for the spiking network from its spikes (one event-driven
+read per time step with a spike).
 
 metrics.json: ``accuracy_float`` (the float model, digital), ``accuracy_<method>_<device>_<t>``
 and ``accuracy_<method>_<device>_<t>_compensated`` (means over seeds), plus ``energy_*``,
-``latency_*``, ``area_*``, ``std_*`` and ``insitu_queries``.
+``latency_*``, ``area_*`` (``..._snn_<method>_<device>`` for the spiking network), ``std_*``
+and ``insitu_queries``.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ from neuromorph.data.poisson_digits import digits_split
 from neuromorph.experiments.analog_plots import accuracy_vs_time, energy_bars
 from neuromorph.experiments.analog_snn import SNN_METHODS, train_snn
 from neuromorph.experiments.analog_training import (
+    IN_SITU_RULES,
     Data,
     InSituSettings,
+    Recipe,
     accuracy,
     train_method,
 )
@@ -67,10 +73,12 @@ class Config(ExperimentConfig):
     wire_resistance: float = 0.0  # ohm per segment; > 0 turns on the exact IR-drop solve
     hwa_weight_noise: float = 0.08
     hwa_output_noise: float = 0.02
-    insitu_steps: int = 300
-    insitu_directions: int = 4
-    insitu_c: float = 0.02
-    insitu_lr: float = 1e-2
+    insitu_rule: str = "spsa"  # spsa (learning_rules.zeroth_order) or es (.evolution)
+    insitu_steps: int = 800
+    insitu_directions: int = 8  # perturbation pairs per step
+    insitu_c: float = 0.02  # perturbation size (weight units)
+    insitu_lr: float = 1e-2  # Adam, cosine-annealed
+    insitu_batch: int = 128
     insitu_device: str = "pcm"
     snn: bool = True  # also the spiking digits network (float and HWA)
     snn_epochs: int = 10
@@ -81,6 +89,10 @@ class Config(ExperimentConfig):
         self.check(0 < self.test_fraction < 1, "test_fraction must be in (0, 1)")
         self.check(self.insitu_steps >= 0 and self.insitu_directions >= 1,
                    "insitu_steps must be >= 0 and insitu_directions >= 1")
+        self.check(self.insitu_rule in IN_SITU_RULES, f"insitu_rule must be one of "
+                   f"{list(IN_SITU_RULES)}, got {self.insitu_rule!r}")
+        self.check(self.insitu_c > 0 and self.insitu_lr > 0 and self.insitu_batch >= 1,
+                   "insitu_c and insitu_lr must be > 0 and insitu_batch >= 1")
         self.check(self.insitu_device in DEVICES,
                    f"insitu_device must be one of {list(DEVICES)}, got {self.insitu_device!r}")
         try:
@@ -93,8 +105,20 @@ class Config(ExperimentConfig):
                           dac_bits=self.dac_bits, adc_bits=self.adc_bits,
                           adc_bound=self.adc_bound, wire_resistance=self.wire_resistance)
 
+    def recipe(self) -> Recipe:
+        """The training settings of every method, from this config."""
+        tile = self.tile()
+        return Recipe(
+            hidden=self.hidden, tile=tile,
+            hwa_tile=replace(tile, weight_noise=self.hwa_weight_noise,
+                             output_noise=self.hwa_output_noise),
+            epochs=self.epochs, batch=self.batch_size, lr=self.lr,
+            insitu=InSituSettings(self.insitu_rule, self.insitu_steps, self.insitu_directions,
+                                  self.insitu_c, self.insitu_lr, self.insitu_batch))
 
-def _data(cfg: Config, seed: int) -> Data:
+
+def data_split(cfg: Config, seed: int) -> Data:
+    """The seed's stratified digits split (``test_fraction`` held out)."""
     split = digits_split(cfg.test_fraction, seed)
     return Data(split.x_train, split.y_train, split.x_test, split.y_test)
 
@@ -128,22 +152,19 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
 def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     start = time.perf_counter()
     run = RunDir(out_dir, "analog-drift", cfg)
-    tile = cfg.tile()
-    hwa_tile = replace(tile, weight_noise=cfg.hwa_weight_noise, output_noise=cfg.hwa_output_noise)
-    insitu = InSituSettings(cfg.insitu_steps, cfg.insitu_directions, cfg.insitu_c, cfg.insitu_lr)
+    recipe = cfg.recipe()
     ticks = cfg.seeds * (2 * cfg.epochs + 20 * (cfg.insitu_steps > 0)
                          + len(SNN_METHODS) * cfg.snn_epochs * cfg.snn)
     bar = tqdm(total=ticks, desc="analog-drift", disable=not progress)
     results: dict[str, list[float]] = {}
     float_acc, snn_float, queries, costs, models = [], [], 0, {}, {}
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
-        data = _data(cfg, seed)
+        data = data_split(cfg, seed)
         for method in METHODS:
             if method == "insitu" and cfg.insitu_steps == 0:
                 continue
-            model, net, q = train_method(
-                method, data, cfg.hidden, tile, hwa_tile, cfg.epochs, cfg.batch_size, cfg.lr,
-                insitu, make_device(cfg.insitu_device), seed, bar.update)
+            model, net, q = train_method(method, data, recipe, make_device(cfg.insitu_device),
+                                         seed, bar.update)
             queries += q
             if net is not None:
                 float_acc.append(accuracy(net, data.x_test, data.y_test))
@@ -158,14 +179,18 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
             if seed == cfg.seed:
                 models[method] = model
         for method in SNN_METHODS if cfg.snn else ():
-            model, score, digital = train_snn(method, cfg.snn_epochs, tile, hwa_tile, seed,
-                                              bar.update)
-            if digital is not None:
-                snn_float.append(digital)
+            snn = train_snn(method, cfg.snn_epochs, recipe.tile, recipe.hwa_tile, seed,
+                            bar.update)
+            if snn.digital is not None:
+                snn_float.append(snn.digital)
             for device in DEVICES:
-                accs = evaluate_over_time(model, score, device, seed, cfg.programmings)
+                accs = evaluate_over_time(snn.model, snn.score, device, seed, cfg.programmings)
                 for key, values in accs.items():
                     results.setdefault(f"snn_{method}_{device}_{key}", []).extend(values)
+                if seed == cfg.seed:
+                    costs[(f"snn_{method}", device)] = inference_cost(
+                        snn.model, snn.test_spikes, samples=snn.test_spikes.shape[1],
+                        spiking=True)
     bar.close()
     metrics: dict[str, float] = {"accuracy_float": float(np.mean(float_acc)),
                                  "std_accuracy_float": float(np.std(float_acc)),
@@ -216,11 +241,16 @@ def report(cfg: Config, m: dict[str, float]) -> str:
     if "accuracy_snn_float" in m:
         lines.append("spiking digits network, float (digital): "
                      f"{100 * m['accuracy_snn_float']:.2f} %")
-    for device in DEVICES:
-        if f"energy_per_inference_J_float_{device}" in m:
-            lines.append(f"energy per inference on {device}: "
-                         f"{m[f'energy_per_inference_J_float_{device}'] * 1e9:.3f} nJ, latency "
-                         f"{m[f'latency_s_float_{device}'] * 1e6:.2f} us")
+    for net, method in (("MLP", "float"), ("spiking network", "snn_float")):
+        for device in DEVICES:
+            key = f"{method}_{device}"
+            if f"energy_per_inference_J_{key}" not in m:
+                continue
+            parts = ", ".join(f"{part} {m[f'energy_{part}_J_{key}'] * 1e9:.3f}"
+                              for part in ("adc", "dac", "array", "digital"))
+            lines.append(f"energy per inference, {net} (float weights) on {device}: "
+                         f"{m[f'energy_per_inference_J_{key}'] * 1e9:.3f} nJ ({parts} nJ), "
+                         f"latency {m[f'latency_s_{key}'] * 1e6:.2f} us")
     lines.append(f"runtime {m['runtime_s']:.0f} s; "
                  f"in-situ hardware queries {m['insitu_queries']:.0f}")
     return "\n".join(lines)

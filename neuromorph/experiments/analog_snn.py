@@ -3,15 +3,18 @@
 The network of ``snn-digits`` (Poisson-coded digits, ``Linear -> LIF -> Linear -> LI``) is
 trained two ways by surrogate-gradient BPTT: in float (then converted with ``to_analog``), and
 hardware-aware (the analog twin with noise injection and converters in the loop). Spikes are
-0/1, so every DAC range is 1. Accuracy uses the same fixed test spikes as ``snn-digits``.
+0/1, so every DAC range is 1. Accuracy uses the same fixed test spikes as ``snn-digits``; the
+energy per inference counts the array reads from the network's own spikes on those inputs
+(:func:`~neuromorph.hardware_models.crossbar.inference_cost` with ``spiking=True``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from neuromorph.data.poisson_digits import minibatches
 from neuromorph.experiments.snn_common import SNNTask, build_network, evaluate, layer_outputs
@@ -44,25 +47,40 @@ def bptt(model: nn.Module, task: SNNTask, cfg: DigitsConfig, seed: int,
     return model
 
 
+@dataclass
+class SpikingRun:
+    """A trained spiking network on crossbars and how to score it.
+
+    ``test_spikes``: the first test batch's input spikes ``[T, B, 64]`` (the same Poisson draw
+    as :func:`score` uses), for the energy per inference.
+    """
+
+    model: nn.Module
+    score: Callable[[nn.Module], float]
+    digital: float | None  # the float network's own accuracy (float method only)
+    test_spikes: Tensor
+
+
 def train_snn(method: str, epochs: int, tile: TileConfig, hwa_tile: TileConfig, seed: int,
-              tick: Callable[[], None]) -> tuple[nn.Module, Callable[[nn.Module], float],
-                                                  float | None]:
-    """``(analog network, score(model) -> test accuracy, digital accuracy or None)``."""
+              tick: Callable[[], None]) -> SpikingRun:
+    """Train the spiking digits network by ``method`` (``float`` or ``hwa``), on crossbars."""
     cfg = DigitsConfig(seed=seed, seeds=1, epochs=epochs)
     task = digits_task(cfg, seed)
 
     def score(model: nn.Module) -> float:
         return evaluate(model, task, cfg, seed)[0]
 
+    first = torch.arange(min(task.n_test, 512))
+    spikes = task.batch(first, False, torch.Generator().manual_seed(10_000 + seed))[0]
     torch.manual_seed(seed)
     net = build_network(cfg, task.n_inputs, task.n_classes)
     if method == "float":
         bptt(net, task, cfg, seed, tick)
-        return to_analog(net, tile, seed), score, score(net)
+        return SpikingRun(to_analog(net, tile, seed), score, score(net), spikes)
     if method == "hwa":
         analog = bptt(to_analog(net, hwa_tile, seed), task, cfg, seed, tick)
         for layer in analog.modules():
             if hasattr(layer, "hardware") and hasattr(layer, "tile"):
                 layer.tile = tile  # deploy without the training-noise settings
-        return analog, score, None
+        return SpikingRun(analog, score, None, spikes)
     raise ValueError(f"unknown spiking method {method!r}; choose one of {list(SNN_METHODS)}")

@@ -4,12 +4,13 @@
   :func:`~neuromorph.hardware_models.crossbar.to_analog` for deployment.
 * ``hwa``: the analog twin trained by backprop with weight and output noise injected and the
   DAC/ADC rounding in the loop (straight-through), as in aihwkit's hardware-aware training.
-* ``insitu``: the analog layers trained *on the hardware* by simultaneous perturbation (SPSA;
-  Spall 1992) using only measured outputs: each loss is one forward query of the programmed
-  crossbar (the perturbed weights are written with programming noise and read at ``t_read``),
-  and the rule sees nothing but the loss. No gradient flows through the hardware.
-  It is written here (a small, honest loop) because the shared zeroth-order rule
-  (``neuromorph.learning_rules.zeroth_order``) was not committed when this was written.
+* ``insitu``: the weights trained *on the hardware* by a forward-only rule of the rules library
+  (SPSA from :mod:`neuromorph.learning_rules.zeroth_order` by default, or OpenAI-ES from
+  :mod:`~neuromorph.learning_rules.evolution`), the same code as the rules matrix: the MLP is a
+  :class:`~neuromorph.networks.stack.StackNet` whose maps are
+  :class:`~neuromorph.hardware_models.crossbar.in_situ.InSituLinear` layers, so every member
+  the rule measures is written onto the devices (programming noise) and read ``t_read`` s
+  later. The rule sees nothing but the measured losses; no gradient flows through the hardware.
 
 Every trainer is seeded: the same seed gives the same model.
 """
@@ -17,19 +18,24 @@ Every trainer is seeded: the same seed gives the same model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor, nn
 
 from neuromorph.hardware_models.crossbar import (
+    AnalogLinear,
     TileConfig,
     analog_layers,
-    program_model,
-    read_model_at,
     to_analog,
 )
 from neuromorph.hardware_models.crossbar.device import DeviceModel
+from neuromorph.hardware_models.crossbar.in_situ import InSituLinear
+from neuromorph.learning_rules.base import make_optimizer
+from neuromorph.learning_rules.evolution import EvolutionStrategy
+from neuromorph.learning_rules.perturbation import PopulationRule
+from neuromorph.learning_rules.zeroth_order import SPSA
+from neuromorph.networks.stack import Identity, ReLU, StackNet, Stage
 
 
 @dataclass
@@ -53,11 +59,15 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor) -> float:
 
 
 def calibrate_input_ranges(model: nn.Module, x: Tensor) -> None:
-    """Set each analog layer's DAC range to the largest input it sees on ``x`` (forward only)."""
+    """Set each analog layer's DAC range to the largest input it sees on ``x`` (forward only).
+
+    Covers :class:`AnalogLinear` (twin or programmed) and :class:`InSituLinear` layers.
+    """
     seen: dict[int, Tensor] = {}
+    layers = [m for m in model.modules() if isinstance(m, AnalogLinear | InSituLinear)]
     hooks = [layer.register_forward_pre_hook(
         lambda mod, args: seen.__setitem__(id(mod), args[0].detach().abs().max()))
-        for layer in analog_layers(model)]
+        for layer in layers]
     model.eval()
     try:
         with torch.no_grad():
@@ -65,7 +75,7 @@ def calibrate_input_ranges(model: nn.Module, x: Tensor) -> None:
     finally:
         for h in hooks:
             h.remove()
-    for layer in analog_layers(model):
+    for layer in layers:
         layer.input_range.data.fill_(max(float(seen[id(layer)]), 1e-6))
 
 
@@ -91,83 +101,109 @@ def backprop(model: nn.Module, data: Data, epochs: int, batch: int, lr: float, s
 
 @dataclass
 class InSituSettings:
-    steps: int = 400
-    directions: int = 4  # perturbation pairs averaged per step
+    """The in-situ run: ``rule`` from the rules library, its population and step sizes."""
+
+    rule: str = "spsa"  # a key of IN_SITU_RULES
+    steps: int = 800
+    directions: int = 8  # SPSA perturbation pairs / ES antithetic pairs per step
     c: float = 0.02  # perturbation size (weight units)
-    lr: float = 5e-3
-    batch: int = 256
-    t_read: float = 1.0  # s after programming at which each query reads the devices
+    lr: float = 2e-2  # Adam, cosine-annealed to 0 over the steps
+    batch: int = 128
+    t_read: float = 1.0  # s after each write at which the query reads the devices
+    calibrate_every: int = 50  # steps between measured DAC-range updates
 
 
-def spsa_in_situ(model: nn.Module, data: Data, device: DeviceModel, s: InSituSettings,
-                 seed: int, tick: Callable[[], None]) -> int:
-    """Train the analog ``model`` in situ by SPSA; return the number of hardware queries.
+IN_SITU_RULES: dict[str, Callable[[StackNet, InSituSettings, int], PopulationRule]] = {
+    "spsa": lambda net, s, seed: SPSA(net, perturbations=s.directions, c=s.c, seed=seed),
+    "es": lambda net, s, seed: EvolutionStrategy(net, pairs=s.directions, sigma=s.c, seed=seed),
+}
 
-    Step: draw Rademacher directions ``d_k``; write ``w +- c d_k``, measure the loss ``L+-``
-    of a minibatch on the hardware; ``g = mean_k (L+ - L-) / (2c) d_k``; Adam on ``g``.
+
+def in_situ_net(model: nn.Sequential, device: DeviceModel, tile: TileConfig, t_read: float,
+                seed: int) -> StackNet:
+    """``logits = W_2 relu(W_1 x)`` of the ``Linear, ReLU, Linear`` ``model`` as a StackNet
+    whose two maps are :class:`InSituLinear` layers on ``device`` (the rules' contract)."""
+    lin1, lin2 = model[0], model[2]
+    first = Stage(Identity(lin1.in_features), lin1.out_features)
+    first.linear = InSituLinear.from_linear(lin1, device, tile, t_read, seed=2 * seed)
+    second = Stage(ReLU(lin2.in_features), lin2.out_features)
+    second.linear = InSituLinear.from_linear(lin2, device, tile, t_read, seed=2 * seed + 1)
+    return StackNet([first, second])
+
+
+def train_in_situ(model: nn.Sequential, data: Data, device: DeviceModel, s: InSituSettings,
+                  tile: TileConfig, seed: int, tick: Callable[[], None]) -> int:
+    """Train ``model``'s weights on the hardware with a library rule; return the queries.
+
+    Every loss the rule measures is a forward pass of the network with its weights written
+    onto ``device`` and read ``t_read`` s later (:class:`InSituLinear`); the rule sees the
+    losses only. Adam (cosine-annealed) applies the rule's ``.grad``. The DAC ranges follow the
+    measured layer inputs every ``calibrate_every`` steps (those passes count as queries).
+    The trained weights are copied back into ``model``. Queries = network forward passes on
+    the hardware (each writes and reads every layer once).
     """
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=s.lr)
+    if s.rule not in IN_SITU_RULES:
+        raise ValueError(f"unknown in-situ rule {s.rule!r}; choose one of {list(IN_SITU_RULES)}")
+    net = in_situ_net(model, device, tile, s.t_read, seed)
+    rule = IN_SITU_RULES[s.rule](net, s, seed)
+    opt = make_optimizer("adam", rule.parameters(), s.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, s.steps))
     gen = torch.Generator().manual_seed(seed)
-    queries = 0
-
-    def measure(x: Tensor, y: Tensor) -> float:
-        nonlocal queries
-        program_model(model, device, seed * 1_000_003 + queries)
-        read_model_at(model, s.t_read, seed + queries, "programmed")
-        queries += 1
-        with torch.no_grad():
-            return float(nn.functional.cross_entropy(model(x), y))
-
-    model.eval()
     for step in range(s.steps):
+        if step % s.calibrate_every == 0:
+            calibrate_input_ranges(net, data.x_train[:512])
         idx = torch.randint(len(data.y_train), (s.batch,), generator=gen)
-        x, y = data.x_train[idx], data.y_train[idx]
-        base = [p.detach().clone() for p in params]
-        grads = [torch.zeros_like(p) for p in params]
-        for _ in range(s.directions):
-            dirs = [torch.randint(0, 2, p.shape, generator=gen).to(p) * 2 - 1 for p in params]
-            losses = []
-            for sign in (1.0, -1.0):
-                with torch.no_grad():
-                    for p, b, d in zip(params, base, dirs, strict=True):
-                        p.copy_(b + sign * s.c * d)
-                losses.append(measure(x, y))
-            for g, d in zip(grads, dirs, strict=True):
-                g.add_(d, alpha=(losses[0] - losses[1]) / (2 * s.c * s.directions))
-        with torch.no_grad():
-            for p, b, g in zip(params, base, grads, strict=True):
-                p.copy_(b)
-                p.grad = g
-        opt.step()
+        rule.train_batch(data.x_train[idx], data.y_train[idx], opt)
+        schedule.step()
         if (step + 1) % max(1, s.steps // 20) == 0:
             tick()
-    for layer in analog_layers(model):
-        layer.unprogram()
-    return queries
+    with torch.no_grad():
+        for k, stage in zip((0, 2), net.layers, strict=True):
+            model[k].weight.copy_(stage.linear.weight)
+            model[k].bias.copy_(stage.linear.bias)
+    return net.layers[0].linear.writes
 
 
-def train_method(method: str, data: Data, hidden: int, tile: TileConfig, hwa_tile: TileConfig,
-                 epochs: int, batch: int, lr: float, insitu: InSituSettings,
-                 insitu_device: DeviceModel, seed: int,
-                 tick: Callable[[], None]) -> tuple[nn.Module, nn.Module | None, int]:
-    """``(analog model to deploy, float model or None, hardware queries used)``."""
+@dataclass
+class Recipe:
+    """How each method trains: network width, tiles, backprop and in-situ settings."""
+
+    hidden: int = 64
+    tile: TileConfig = field(default_factory=TileConfig)  # the deployed hardware
+    hwa_tile: TileConfig = field(default_factory=TileConfig)  # tile + training noise (HWA)
+    epochs: int = 30
+    batch: int = 64
+    lr: float = 3e-3
+    insitu: InSituSettings = field(default_factory=InSituSettings)
+
+
+def train_method(method: str, data: Data, recipe: Recipe, device: DeviceModel | None, seed: int,
+                 tick: Callable[[], None] = lambda: None,
+                 ) -> tuple[nn.Module, nn.Module | None, int]:
+    """``(analog model to deploy, float model or None, hardware queries used)``.
+
+    ``device`` is the hardware the in-situ method trains on (unused by the others).
+    """
+    r = recipe
     n_in, n_out = data.x_train.shape[1], int(data.y_train.max()) + 1
     if method == "float":
-        net = backprop(mlp(n_in, hidden, n_out, seed), data, epochs, batch, lr, seed, tick)
-        analog = to_analog(net, tile, seed)
+        net = backprop(mlp(n_in, r.hidden, n_out, seed), data, r.epochs, r.batch, r.lr, seed,
+                       tick)
+        analog = to_analog(net, r.tile, seed)
         calibrate_input_ranges(analog, data.x_train)
         return analog, net, 0
     if method == "hwa":
-        analog = to_analog(mlp(n_in, hidden, n_out, seed), hwa_tile, seed)
+        analog = to_analog(mlp(n_in, r.hidden, n_out, seed), r.hwa_tile, seed)
         calibrate_input_ranges(analog, data.x_train)
-        backprop(analog, data, epochs, batch, lr, seed, tick)
+        backprop(analog, data, r.epochs, r.batch, r.lr, seed, tick)
         calibrate_input_ranges(analog, data.x_train)
-        return _retile(analog, tile), None, 0
+        return _retile(analog, r.tile), None, 0
     if method == "insitu":
-        analog = to_analog(mlp(n_in, hidden, n_out, seed), tile, seed)
-        calibrate_input_ranges(analog, data.x_train)
-        queries = spsa_in_situ(analog, data, insitu_device, insitu, seed, tick)
+        if device is None:
+            raise ValueError("the insitu method needs the device it trains on")
+        net = mlp(n_in, r.hidden, n_out, seed)
+        queries = train_in_situ(net, data, device, r.insitu, r.tile, seed, tick)
+        analog = to_analog(net, r.tile, seed)
         calibrate_input_ranges(analog, data.x_train)
         return analog, None, queries
     raise ValueError(f"unknown method {method!r}; choose float, hwa or insitu")

@@ -32,8 +32,12 @@ def test_tiny_run_writes_every_metric(tmp_path):
     assert accuracy_keys >= expected_keys()
     assert all(0.0 <= metrics[k] <= 1.0 for k in expected_keys())
     assert metrics["accuracy_float"] > 0.3 and metrics["accuracy_hwa_pcm_1s"] > 0.3  # chance 0.1
-    assert metrics["insitu_queries"] == 10 * 2 * 2  # steps x directions x (+, -)
+    # steps x directions x (+, -), plus one measured DAC-range calibration pass
+    assert metrics["insitu_queries"] == 10 * 2 * 2 + 1
     assert 1e-10 < metrics["energy_per_inference_J_float_pcm"] < 1e-7
+    for device in DEVICES:  # the spiking network's energy, counted from its spikes
+        assert 1e-11 < metrics[f"energy_per_inference_J_snn_float_{device}"] < 1e-6
+        assert metrics[f"latency_s_snn_float_{device}"] > 0
 
 
 @pytest.mark.slow
@@ -47,6 +51,8 @@ def test_same_seed_same_metrics(tmp_path):
 def test_config_errors_are_clear():
     with pytest.raises(ConfigError, match="insitu_device must be one of"):
         experiments.run("analog-drift", {"insitu_device": "flash"}, None, progress=False)
+    with pytest.raises(ConfigError, match="insitu_rule must be one of"):
+        experiments.run("analog-drift", {"insitu_rule": "backprop"}, None, progress=False)
     with pytest.raises(ConfigError, match="dac_bits must be 0"):
         experiments.run("analog-drift", {"dac_bits": "1"}, None, progress=False)
 

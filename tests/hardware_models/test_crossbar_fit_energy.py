@@ -70,12 +70,19 @@ class Perfect:
         return state.g_prog
 
 
-def test_energy_per_inference_by_hand():
+def hand_layer(dac_bits: int) -> nn.Module:
+    """A 4 -> 2 layer written exactly: sum_j (G+ + G-)_ij / 25 uS = 1.5, 1.0, 1.0, 0.25."""
     lin = nn.Linear(4, 2, bias=False)
     with torch.no_grad():
         lin.weight.copy_(torch.tensor([[1.0, -0.5, 0.0, 0.25], [0.5, 0.5, -1.0, 0.0]]))
-    model = to_analog(nn.Sequential(lin), TileConfig(dac_bits=4, adc_bits=8, input_range=1.0))
+    model = to_analog(nn.Sequential(lin), TileConfig(dac_bits=dac_bits, adc_bits=8,
+                                                     input_range=1.0))
     program_model(model, Perfect(), seed=0)
+    return model
+
+
+def test_energy_per_inference_by_hand():
+    model = hand_layer(dac_bits=4)
     x = torch.tensor([[1.0, 0.5, 0.0, -1.0]])
     k = EnergyConstants()
     cost = inference_cost(model, x, k)
@@ -88,3 +95,20 @@ def test_energy_per_inference_by_hand():
     assert cost.digital == pytest.approx(4 * 2 * (10e-6 / 1024 * 100e-9 + 0.05e-3 / 1.28e9))
     assert cost.latency == pytest.approx(4 * 100e-9)
     assert cost.energy == pytest.approx(cost.dac + cost.array + cost.adc + cost.digital)
+
+
+def test_spiking_energy_counts_reads_from_the_spikes_by_hand():
+    model = hand_layer(dac_bits=8)
+    # one inference of 3 time steps: spikes on rows {0, 3}, then silence, then row {1}
+    spikes = torch.tensor([[[1.0, 0, 0, 1]], [[0.0, 0, 0, 0]], [[0.0, 1, 0, 0]]])  # [T, B, n]
+    k = EnergyConstants()
+    cost = inference_cost(model, spikes, k, samples=1, spiking=True)
+    # sum_j (G+ + G-)_ij per row (uS / 25): 1.5, 1.0, 1.0, 0.25; 3 pulses; 2 reads (the silent
+    # step is skipped), each converting 2 columns
+    assert cost.array == pytest.approx(100e-9 * 0.2**2 * (1.5 + 0.25 + 1.0) * 25e-6, rel=1e-9)
+    assert cost.dac == pytest.approx(3 * 4e-3 / 1024 * 100e-9, rel=1e-12)
+    assert cost.adc == pytest.approx(2 * 2 * 2e-3 / 1.28e9, rel=1e-12)
+    assert cost.digital == pytest.approx(2 * 2 * (10e-6 / 1024 * 100e-9 + 0.05e-3 / 1.28e9))
+    assert cost.latency == pytest.approx(3 * 100e-9)  # one read slot per step
+    with pytest.raises(ValueError, match="spiking=True needs inputs of 0 or 1"):
+        inference_cost(model, spikes * 0.5, k, samples=1, spiking=True)

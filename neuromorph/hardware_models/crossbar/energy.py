@@ -19,6 +19,17 @@ from the actual data. Per-operation energies come from power / rate: ADC 2 mW at
 0.0012 mm^2, 1-bit DAC 0.00017 / 1024 mm^2, a 128 x 128 array 0.000025 mm^2 (1.53e-3 um^2 per
 cell), S+H 0.00004 / 1024 mm^2, shift-and-add 0.00006 mm^2. Energies in J,
 areas in m^2, times in s.
+
+**Spiking inputs** (``spiking=True``; every input 0 or 1, e.g. ``[T, B, n]`` spikes of a spiking
+network): a time step is one array read driven by 1-bit pulses on the word lines that spike,
+and a tile whose inputs are all silent at a step is not read (event-driven). Per tile and step
+with ``s_i`` the spikes on its rows::
+
+    reads   = 1 if sum_i s_i > 0 else 0
+    E_dac   = sum_i s_i * E_dac1
+    E_array = t_read * V_read^2 * sum_i s_i * sum_j (G+_ij + G-_ij)
+    E_adc   = reads * n_cols * E_adc8 * 2^(b_adc - 8),   E_dig = reads * n_cols * (E_sh + E_sa)
+    latency = max(t_read, n_cols / f_adc) per step (steps in series)
 """
 
 from __future__ import annotations
@@ -70,15 +81,27 @@ def _popcount(codes: Tensor, bits: int) -> Tensor:
     return sum(((codes >> k) & 1) for k in range(bits))
 
 
-def layer_cost(layer: AnalogLinear, x: Tensor, k: EnergyConstants) -> InferenceCost:
-    """Mean cost per input row of ``x [..., n_in]`` on one programmed (or twin) layer."""
+def layer_cost(layer: AnalogLinear, x: Tensor, k: EnergyConstants,
+               spiking: bool = False) -> InferenceCost:
+    """Mean cost per input row of ``x [..., n_in]`` on one programmed (or twin) layer.
+
+    ``spiking``: inputs are spikes (0 or 1), one event-driven read per row (module doc);
+    otherwise amplitude inputs driven bit-serially through ``dac_bits`` bit-planes.
+    """
     cfg = layer.tile
-    b_in = cfg.dac_bits or 8
     x2 = x.detach().reshape(-1, x.shape[-1])
     per_row = x2.shape[0]
-    x_hat = dac(x2, layer.input_range.detach(), cfg.dac_bits)
-    codes = torch.round(x_hat.abs() * (2 ** (b_in - 1) - 1)).long()
-    ones = _popcount(codes, b_in).double()  # [B, n_in]: on-bits per input over the bit-planes
+    if spiking:
+        if not bool(((x2 == 0) | (x2 == 1)).all()):
+            raise ValueError("spiking=True needs inputs of 0 or 1 (spikes); this layer got "
+                             "other values: use spiking=False for amplitude inputs")
+        b_in = 1
+        ones = x2.double()  # [rows, n_in]: the word lines pulsed at each step
+    else:
+        b_in = cfg.dac_bits or 8
+        x_hat = dac(x2, layer.input_range.detach(), cfg.dac_bits)
+        codes = torch.round(x_hat.abs() * (2 ** (b_in - 1) - 1)).long()
+        ones = _popcount(codes, b_in).double()  # [rows, n_in]: on-bits over the bit-planes
     cost = InferenceCost()
     adc_scale = 2.0 ** ((cfg.adc_bits or 8) - 8)
     for r, rows in enumerate(layer.tiling.rows):
@@ -91,9 +114,14 @@ def layer_cost(layer: AnalogLinear, x: Tensor, k: EnergyConstants) -> InferenceC
             g_row = g.sum(dim=0)  # [n_in_r]
             cost.array += float(cfg.t_read * cfg.v_read**2 * (ones[:, rows] @ g_row).sum()) \
                 / per_row
-            cost.dac += b_in * n_rows * k.e_dac1
-            cost.adc += b_in * n_cols * k.e_adc8 * adc_scale
-            cost.digital += b_in * n_cols * (k.e_sample_hold + k.e_shift_add)
+            if spiking:
+                reads = float((ones[:, rows].sum(dim=1) > 0).sum()) / per_row
+                cost.dac += float(ones[:, rows].sum()) / per_row * k.e_dac1
+            else:
+                reads = b_in
+                cost.dac += b_in * n_rows * k.e_dac1
+            cost.adc += reads * n_cols * k.e_adc8 * adc_scale
+            cost.digital += reads * n_cols * (k.e_sample_hold + k.e_shift_add)
             cost.area += (2 * n_rows * n_cols * k.area_cell + n_rows * k.area_dac1
                           + k.area_adc8 * adc_scale + n_cols * k.area_sample_hold
                           + k.area_shift_add)
@@ -102,8 +130,14 @@ def layer_cost(layer: AnalogLinear, x: Tensor, k: EnergyConstants) -> InferenceC
     return cost
 
 
-def inference_cost(model: nn.Module, x: Tensor, k: EnergyConstants | None = None) -> InferenceCost:
-    """Cost per input of ``model(x)``: every analog layer, driven by its actual inputs."""
+def inference_cost(model: nn.Module, x: Tensor, k: EnergyConstants | None = None,
+                   samples: int | None = None, spiking: bool = False) -> InferenceCost:
+    """Cost per inference of ``model(x)``: every analog layer, driven by its actual inputs.
+
+    ``samples``: the number of inferences in ``x`` (default ``x.shape[0]``; a time-major
+    spiking input ``[T, B, n]`` holds ``B``). ``spiking``: the layers' inputs are spikes
+    (see :func:`layer_cost`).
+    """
     k = k or EnergyConstants()
     inputs: dict[int, Tensor] = {}
     hooks = [layer.register_forward_pre_hook(
@@ -115,12 +149,14 @@ def inference_cost(model: nn.Module, x: Tensor, k: EnergyConstants | None = None
         for h in hooks:
             h.remove()
     total = InferenceCost()
-    n_samples = x.shape[0]
+    n_samples = x.shape[0] if samples is None else int(samples)
+    if n_samples < 1:
+        raise ValueError(f"samples must be >= 1 (inferences in x), got {n_samples}")
     for layer in analog_layers(model):
         if id(layer) not in inputs:
             continue
         xi = inputs[id(layer)]
-        part = layer_cost(layer, xi, k)
+        part = layer_cost(layer, xi, k, spiking)
         rows_per_sample = xi.reshape(-1, xi.shape[-1]).shape[0] / n_samples  # conv: patches
         for name in ("dac", "array", "adc", "digital"):
             setattr(total, name, getattr(total, name) + getattr(part, name) * rows_per_sample)
