@@ -4,6 +4,7 @@ the dense neuron modules running a spec exactly as their keyword constructor doe
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -67,8 +68,9 @@ MODULES = [(N.LIF, {"tau": 5e-3, "v_threshold": 0.5, "reset": "zero", "v_reset":
            (N.IF, {"r": 300.0}),
            (N.LI, {"tau": 8e-3, "method": "exact"}),
            (N.ALIF, {"beta_adapt": 0.5, "surrogate": "sigmoid"}),
-           (L.Integrator, {"r": 100.0}),
-           (L.CubaLI, {"tau_mem": 9e-3})]
+           (N.Integrator, {"r": 100.0}),
+           (N.CubaLI, {"tau_mem": 9e-3}),
+           (N.LIF, {"beta": 0.8, "options": S.SpikeOptions(reset_delay=True)})]
 
 
 @pytest.mark.parametrize("cls, kw", MODULES, ids=[c.__name__ for c, _ in MODULES])
@@ -79,6 +81,20 @@ def test_module_from_its_spec_gives_the_same_output(cls, kw) -> None:
     x = torch.rand(30, 2, 5) * 400.0
     assert torch.equal(made(x), rebuilt(x))
     assert rebuilt.spec == made.spec
+
+
+def test_moved_neurons_keep_their_nir_layers_names() -> None:
+    assert L.Integrator is N.Integrator and L.CubaLI is N.CubaLI
+
+
+def test_spec_reports_the_resolved_default_gain() -> None:
+    """r / w_in not given resolve to unit step gain; the spec (and so NIR) carries the number."""
+    assert N.LIF(dt=2e-3, tau=20e-3).spec.r == pytest.approx(10.0)
+    assert N.IF(dt=1e-3).spec.r == pytest.approx(1000.0)
+    cuba = N.CubaLIF(dt=1e-3, tau_syn=5e-3, tau_mem=10e-3).spec
+    assert (cuba.w_in, cuba.r) == pytest.approx((5.0, 10.0))
+    rebuilt = N.LIF.from_spec(N.LIF(dt=1e-3, method="exact").spec, dt=1e-3)
+    assert rebuilt.r.item() == pytest.approx(1.0 / -math.expm1(-1e-3 / 20e-3), rel=1e-6)
 
 
 def test_spec_carries_trained_values() -> None:
