@@ -3,7 +3,10 @@
 - :func:`to_nir` / :func:`export_nir` turn a neuromorph network into a ``nir.NIRGraph`` / a ``.nir``
   file; :func:`from_nir` turns a graph or file (ours or a peer's) into neuromorph modules;
   :func:`summarize` describes a file (``neuromorph inspect``).
-- :data:`NODE_TYPES` is the one registry NIR node class -> converters.
+- :func:`spec_to_node` / :func:`node_to_spec` (one spec per NIR node) and :func:`graph_to_nir` /
+  :func:`nir_to_graph` (a :class:`neuromorph.specs.Graph` and its weights) convert specs without
+  torch; import and export of modules go node -> spec -> layer and layer -> spec -> node.
+- :data:`NODE_TYPES` is the one registry NIR node class -> spec class and codec.
 - The time convention (explicit ``dt``, Euler, reset semantics, :data:`PEER_DT`) is documented in
   :mod:`neuromorph.nir.convention`; ``docs/nir.md`` has the peer interoperability notes.
 
@@ -28,6 +31,10 @@ _EXPORTS: dict[str, str] = {
     "from_nir": "neuromorph.nir.import_",
     "load_graph": "neuromorph.nir.import_",
     "summarize": "neuromorph.nir.inspect",
+    "graph_to_nir": "neuromorph.nir.spec_nodes",
+    "nir_to_graph": "neuromorph.nir.spec_nodes",
+    "node_to_spec": "neuromorph.nir.spec_nodes",
+    "spec_to_node": "neuromorph.nir.spec_nodes",
 }
 
 

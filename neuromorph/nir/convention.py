@@ -14,15 +14,16 @@ every conversion is explicit about three things:
 2. **Discretisation.** :mod:`neuromorph.primitives.discretize` (one place): Euler by default,
    ``alpha = 1 - dt / tau``, input gain ``r dt / tau``, leak bias ``(dt / tau) v_leak``; this is
    also what snnTorch and Norse compute. A model using ``method="exact"`` exports the same
-   continuous parameters and records ``metadata["method"] = "exact"`` on each neuron node.
+   continuous parameters and records ``method`` in each neuron node's metadata.
 3. **Reset and input scaling.** NIR's spiking nodes reset *to* ``v_reset`` in the step of the
    spike (neuromorph ``reset="zero"``, ``reset_delay=False``): that is what a peer graph means
    on import. neuromorph's other options (``"subtract"``, snnTorch's delayed reset) have no NIR
-   field; export keeps them in the node metadata (``reset``, ``reset_delay``, ``detach_reset``)
-   so that ours -> NIR -> ours is exact, and lists them under "not plain NIR" (see
-   :func:`neuromorph.nir.inspect.summarize`): a peer that ignores metadata will reset to
-   ``v_reset``. Input scaling is NIR's own ``r`` (and ``w_in`` for CubaLIF / CubaLI), kept
-   as is; snnTorch's unit-gain convention is ``r = tau / dt``.
+   field; export keeps them, with the rest of the spec NIR cannot hold, as JSON in the node's
+   ``metadata["neuromorph"]`` (:mod:`neuromorph.nir.spec_codec`) so that ours -> NIR -> ours is
+   exact, and lists them under "not plain NIR" (see :func:`neuromorph.nir.inspect.summarize`):
+   a peer that ignores metadata will reset to ``v_reset``. Input scaling is NIR's own ``r``
+   (and ``w_in`` for CubaLIF / CubaLI), kept as is; snnTorch's unit-gain convention is
+   ``r = tau / dt``.
 
 A feedback edge (a cycle, e.g. ``LIF -> Linear -> LIF``) is delayed by one step in discrete
 time: the recurrent input at step ``t`` is computed from the spikes of step ``t - 1``
@@ -55,15 +56,9 @@ def node_error(name: str, node: Any, message: str) -> NIRConversionError:
     return NIRConversionError(f"NIR node {name!r} ({kind}): {message}")
 
 
-def encode_shape(shape: tuple[int, ...] | None) -> str:
-    """A shape as metadata text: ``None -> "none"``, ``() -> "scalar"``, ``(3, 1) -> "3,1"``."""
-    if shape is None:
-        return "none"
-    return "scalar" if len(shape) == 0 else ",".join(str(int(s)) for s in shape)
-
-
 def decode_shape(text: Any) -> tuple[int, ...] | None:
-    """Inverse of :func:`encode_shape` (``bytes`` from HDF5 are accepted)."""
+    """A shape from the metadata text of older files: ``"none" -> None``, ``"scalar" -> ()``,
+    ``"3,1" -> (3, 1)`` (``bytes`` from HDF5 are accepted)."""
     if isinstance(text, bytes):
         text = text.decode("utf8")
     text = str(text)
@@ -101,36 +96,26 @@ def metadata_get(metadata: dict | None, key: str, default: Any = None) -> Any:
     return value
 
 
-#: NIR node field -> how it scales when the time axis is stretched by ``f = dt_target / dt``.
-#: Time constants and delays stretch with time; an integrator's gain ``r`` shrinks.
-_TIME_FIELDS: dict[str, dict[str, str]] = {
-    "LIF": {"tau": "time"},
-    "LI": {"tau": "time"},
-    "CubaLIF": {"tau_syn": "time", "tau_mem": "time"},
-    "CubaLI": {"tau_syn": "time", "tau_mem": "time"},
-    "Delay": {"delay": "time"},
-    "IF": {"r": "rate"},
-    "I": {"r": "rate"},
-}
-
-
 def retime(graph: Any, factor: float) -> None:
     """Stretch the time axis of ``graph`` (a ``nir.NIRGraph``) by ``factor``, in place.
 
     Afterwards a simulator with step ``factor * dt`` computes the same discrete dynamics as the
     original graph with step ``dt`` (Euler: ``alpha = 1 - dt / tau`` and ``gain = r dt / tau``
-    are invariant; for IF / I the gain ``r dt`` is kept by dividing ``r``). Recurses into
-    subgraphs and updates ``metadata["dt"]`` when present.
+    are invariant; for IF / I the gain ``r dt`` is kept by dividing ``r``). Which fields scale
+    is each node type's ``time_fields`` in :data:`neuromorph.nir.registry.NODE_TYPES`. Recurses
+    into subgraphs and updates ``metadata["dt"]`` when present.
     """
     factor = float(factor)
     if not (factor > 0 and math.isfinite(factor)):
         raise ValueError(f"time factor must be a positive number, got {factor}")
+    from neuromorph.nir.registry import NODE_TYPES  # the registry reads this module
+
     for node in graph.nodes.values():
-        kind = type(node).__name__
-        if kind == "NIRGraph":
+        if isinstance(node, type(graph)):
             retime(node, factor)
             continue
-        for field, how in _TIME_FIELDS.get(kind, {}).items():
+        entry = NODE_TYPES.get(type(node))
+        for field, how in (entry.time_fields if entry is not None else {}).items():
             value = np.asarray(getattr(node, field))
             scaled = value * factor if how == "time" else value / factor
             setattr(node, field, scaled.astype(value.dtype, copy=False))
@@ -142,7 +127,6 @@ __all__ = [
     "PEER_DT",
     "NIRConversionError",
     "decode_shape",
-    "encode_shape",
     "metadata_get",
     "node_error",
     "retime",

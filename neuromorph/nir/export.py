@@ -8,10 +8,12 @@ Layer mapping (node names follow the module path, e.g. ``"0.synapse"``, ``"0.neu
   neuron -> Output}`` (the snnTorch ``RLeaky`` layout);
 - a top-level ``SpikingSequential`` -> a chain ``Input -> ... -> Output``; a nested one or an
   imported :class:`~neuromorph.nir.graph_module.GraphNetwork` -> a subgraph;
-- single layers through :data:`neuromorph.nir.registry.NODE_TYPES` (LIF, CubaLIF, IF, LI,
-  ``nn.Linear``, ``nn.Conv1d/2d``, ``nn.Flatten``, ``nn.AvgPool2d`` and the layers of
-  :mod:`neuromorph.nir.layers`); ``nn.Identity`` / ``nn.Dropout`` (identity at inference) are
-  skipped. Anything else is an error naming the layer.
+- single layers: layer -> spec (a neuron's ``.spec``; see
+  :func:`neuromorph.nir.converters.module_spec`) -> node
+  (:func:`neuromorph.nir.spec_nodes.spec_to_node`): LIF, CubaLIF, IF, LI, ``nn.Linear``,
+  ``nn.Conv1d/2d``, ``nn.Flatten``, ``nn.AvgPool2d`` and the layers of
+  :mod:`neuromorph.nir.layers`; ``nn.Identity`` / ``nn.Dropout`` (identity at inference) are
+  skipped. Anything else (ALIF: no NIR node) is an error naming the layer.
 
 The time step and the options NIR has no field for are written as metadata (see
 :mod:`neuromorph.nir.convention`), so :func:`neuromorph.nir.from_nir` rebuilds the model exactly.
@@ -37,9 +39,9 @@ from neuromorph.networks.spiking_layers import (
     SpikingSequential,
 )
 from neuromorph.nir.convention import SOURCE_KEY, SOURCE_VALUE, NIRConversionError, retime
+from neuromorph.nir.converters import exportable_layers, module_node
 from neuromorph.nir.graph_module import GraphNetwork, is_stateful
 from neuromorph.nir.layers import Delay
-from neuromorph.nir.registry import NODE_TYPES, exporter_for
 
 Shape = tuple[int, ...]
 _SKIP = (nn.Identity, nn.Dropout)
@@ -67,20 +69,16 @@ def _probe(module: nn.Module, shape: Shape) -> Shape:
 
 
 def _single(g: _Graph, module: nn.Module, name: str, shape: Shape) -> tuple[str, str, Shape]:
-    entry = exporter_for(module)
-    if entry is None or entry.from_module is None:
-        supported = sorted({c.__name__ for e in NODE_TYPES.values() for c in e.modules}
-                           | {c.__name__ for c in _CONTAINERS})
-        raise NIRConversionError(
-            f"layer {name!r} ({type(module).__name__}) has no NIR equivalent; exportable "
-            f"layers: {', '.join(supported)}"
-            + (" (ALIF's threshold adaptation has no NIR node)" if "ALIF" in
-               type(module).__name__ else "")
-        )
+    """One layer -> its spec (+ weights) -> one node (:func:`module_node`)."""
     try:
-        node = entry.from_module(module, shape)
+        node = module_node(module, shape)
     except (ValueError, AssertionError) as err:
         raise NIRConversionError(f"layer {name!r} ({type(module).__name__}): {err}") from err
+    if node is None:
+        supported = sorted(set(exportable_layers()) | {c.__name__ for c in _CONTAINERS})
+        raise NIRConversionError(
+            f"layer {name!r} ({type(module).__name__}) has no NIR equivalent; exportable "
+            f"layers: {', '.join(supported)}")
     g.add(name, node)
     return name, name, _probe(module, shape)
 
@@ -124,7 +122,7 @@ def _nested(g: _Graph, m: nn.Module, name: str, shape: Shape):
     return name, name, out
 
 
-#: container layer -> how it expands into nodes (the single layers are in NODE_TYPES)
+#: container layer -> how it expands into nodes (single layers: converters.module_node)
 _CONTAINERS: dict[type, Callable[..., tuple[str, str, Shape]]] = {
     SpikingLinear: _spiking_linear,
     SpikingConv2d: _spiking_conv,

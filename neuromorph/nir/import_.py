@@ -1,7 +1,8 @@
 """NIR graph (or ``.nir`` file) -> neuromorph module (``from_nir``).
 
-Every node converts through :data:`neuromorph.nir.registry.NODE_TYPES`; the result is checked by
-running one zero step through it (a shape mismatch is an error naming the node). A chain
+Every node converts node -> spec (:func:`neuromorph.nir.spec_nodes.node_to_spec`) -> layer
+(:func:`neuromorph.nir.converters.spec_module`); the result is checked by running one zero step
+through it (a shape mismatch is an error naming the node). A chain
 ``Input -> ... -> Output`` becomes a :class:`~neuromorph.networks.spiking_layers.SpikingSequential`
 with the spiking layers fused back: ``Affine/Linear + neuron -> SpikingLinear``,
 ``Conv2d + neuron -> SpikingConv2d``, ``Affine + recurrent subgraph (LIF <-> Linear) ->
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from neuromorph import specs
 from neuromorph.networks.spiking_layers import (
     RecurrentSpiking,
     SpikingConv2d,
@@ -37,10 +39,12 @@ from neuromorph.nir.convention import (
     metadata_get,
     node_error,
 )
+from neuromorph.nir.converters import OPTION_OVERRIDES, ImportContext, spec_module
 from neuromorph.nir.graph_module import GraphNetwork, is_stateful
-from neuromorph.nir.registry import NEURON_NODES, ImportContext, node_type
+from neuromorph.nir.registry import NEURON_NODES, NODE_TYPES, supported
+from neuromorph.nir.spec_nodes import node_to_spec
 
-OVERRIDES = ("reset", "reset_delay", "detach_reset", "method", "surrogate", "scale", "backend")
+OVERRIDES = (*OPTION_OVERRIDES, "method", "backend")
 
 
 def load_graph(source: str | Path | Any) -> nir.NIRGraph:
@@ -69,14 +73,6 @@ def load_graph(source: str | Path | Any) -> nir.NIRGraph:
     return graph
 
 
-def _io_shape(name: str, node: Any, key: str) -> tuple[int, ...]:
-    types = node.input_type if key == "input" else node.output_type
-    shape = None if types is None else types.get(key)
-    if shape is None:
-        raise node_error(name, node, f"{key} shape is undefined; set the {key}_type of this node")
-    return tuple(int(s) for s in np.asarray(shape).reshape(-1))
-
-
 def _validate(graph: nir.NIRGraph, prefix: str) -> None:
     where = f" in subgraph {prefix!r}" if prefix else ""
     if not graph.nodes:
@@ -91,23 +87,37 @@ def _validate(graph: nir.NIRGraph, prefix: str) -> None:
                     f"graph (nodes: {sorted(graph.nodes)})"
                 )
     for name, node in graph.nodes.items():
-        node_type(name, node)
+        if type(node) not in NODE_TYPES:
+            raise node_error(name, node, f"unsupported NIR node type {type(node).__name__!r}; "
+                             f"neuromorph supports: {supported()}")
+
+
+def _layer(name: str, node: Any, ctx: ImportContext) -> tuple[nn.Module | None, Any]:
+    """``(layer, spec)`` of one node: node -> spec (+ weights) -> layer."""
+    try:
+        if isinstance(node, nir.NIRGraph):
+            return subgraph_module(node, ctx, name), None
+        spec, weights = node_to_spec(node)
+        return spec_module(spec, weights, node, ctx), spec
+    except NIRConversionError:
+        raise
+    except (ValueError, TypeError, AssertionError, RuntimeError) as err:
+        raise node_error(name, node, str(err)) from err
 
 
 def build_module(graph: nir.NIRGraph, ctx: ImportContext, prefix: str = "") -> GraphNetwork:
     """The graph as a :class:`GraphNetwork` (one layer per node), checked by a zero step."""
     _validate(graph, prefix)
     modules: dict[str, nn.Module | None] = {}
+    io: dict[str, tuple[int, ...]] = {}
     for name, node in graph.nodes.items():
-        try:
-            modules[name] = node_type(name, node).to_module(name, node, ctx)
-        except NIRConversionError:
-            raise
-        except (ValueError, TypeError, AssertionError, RuntimeError) as err:
-            raise node_error(name, node, str(err)) from err
+        modules[name], spec = _layer(name, node, ctx)
+        if isinstance(spec, specs.Input):
+            if spec.shape is None:
+                raise node_error(name, node, "input shape is undefined; set the input_type of "
+                                 "this node")
+            io[name] = spec.shape
     types = {n: type(node).__name__ for n, node in graph.nodes.items()}
-    io = {n: _io_shape(n, node, "input") for n, node in graph.nodes.items()
-          if isinstance(node, nir.Input)}
     net = GraphNetwork(modules, [tuple(e) for e in graph.edges], types, io)
     _dry_run(net, graph)
     return net
@@ -164,22 +174,23 @@ def _recurrent_parts(sub: nn.Module) -> tuple[nn.Module, nn.Linear] | None:
 
 
 def _fuse_linear(lin: nn.Linear, neuron: nn.Module) -> SpikingLinear:
+    """``lin`` + ``neuron`` as one layer (the container is built with a placeholder LIF)."""
     layer = SpikingLinear(lin.in_features, lin.out_features, bias=lin.bias is not None,
-                          neuron="lif", dt=1.0)
+                          neuron="lif", dt=1e-3)
     layer.synapse, layer.neuron = lin, neuron
     return layer
 
 
 def _fuse_conv(conv: nn.Conv2d, neuron: nn.Module) -> SpikingConv2d:
     layer = SpikingConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, neuron="lif",
-                          dt=1.0)
+                          dt=1e-3)
     layer.synapse, layer.neuron = conv, neuron
     return layer
 
 
 def _fuse_recurrent(lin: nn.Linear, neuron: nn.Module, w_rec: nn.Linear) -> RecurrentSpiking:
     layer = RecurrentSpiking(lin.in_features, lin.out_features, bias=lin.bias is not None,
-                             neuron="lif", dt=1.0)
+                             neuron="lif", dt=1e-3)
     if w_rec.bias is not None:  # a peer's Affine recurrence: its bias adds to the input bias
         if lin.bias is None:
             lin = _with_bias(lin)

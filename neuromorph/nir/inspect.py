@@ -16,20 +16,7 @@ import numpy as np
 from neuromorph.nir.convention import metadata_get
 from neuromorph.nir.import_ import load_graph
 from neuromorph.nir.registry import NODE_TYPES
-
-#: NIR node class -> the array fields worth showing (weights as a shape + range).
-_SHOWN: dict[str, tuple[str, ...]] = {
-    "Affine": ("weight", "bias"), "Linear": ("weight",), "Scale": ("scale",),
-    "Conv1d": ("weight", "bias"), "Conv2d": ("weight", "bias"),
-    "SumPool2d": ("kernel_size", "stride", "padding"),
-    "AvgPool2d": ("kernel_size", "stride", "padding"),
-    "Delay": ("delay",), "Threshold": ("threshold",), "I": ("r",), "IF": ("r", "v_threshold",
-                                                                          "v_reset"),
-    "LI": ("tau", "r", "v_leak"), "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
-    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in"),
-    "CubaLIF": ("tau_syn", "tau_mem", "r", "w_in", "v_leak", "v_threshold", "v_reset"),
-}
-_SPIKING = ("IF", "LIF", "CubaLIF")
+from neuromorph.nir.spec_nodes import node_to_spec
 
 
 def _fmt(value: Any) -> str:
@@ -54,17 +41,21 @@ def _shape(types: Any, key: str) -> str:
 
 def _notes(node: Any) -> list[str]:
     """Options recorded in metadata that a peer reading plain NIR would not reproduce."""
-    kind = type(node).__name__
-    md = node.metadata
+    try:
+        spec, _ = node_to_spec(node)
+    except ValueError:
+        return []  # an unsupported or malformed node: listed elsewhere
     notes = []
-    if kind in _SPIKING:
-        reset = metadata_get(md, "reset", "zero")
-        if reset != "zero":
-            notes.append(f"reset={reset!r} (plain NIR: reset to v_reset)")
-        if metadata_get(md, "reset_delay", 0):
+    options = getattr(spec, "options", None)
+    if options is not None and getattr(spec, "spiking", False):
+        if options.reset != "zero":
+            notes.append(f"reset={options.reset!r} (plain NIR: reset to v_reset)")
+        if options.reset_delay:
             notes.append("reset_delay (snnTorch-style delayed reset)")
-    if metadata_get(md, "method", "euler") != "euler":
-        notes.append(f"method={metadata_get(md, 'method')!r} (peers use Euler)")
+    if getattr(spec, "method", "euler") != "euler":
+        notes.append(f"method={spec.method!r} (peers use Euler)")
+    if getattr(spec, "refractory", 0.0) > 0.0:
+        notes.append(f"refractory={spec.refractory:g} s (no NIR field)")
     return notes
 
 
@@ -97,10 +88,12 @@ def _lines(graph: nir.NIRGraph, indent: str, unsupported: list[str], notes: list
             shapes = _shape(node.input_type, "input")
         elif kind == "Output":
             shapes = _shape(node.output_type, "output")
-        params = ", ".join(f"{f}={_fmt(getattr(node, f))}" for f in _SHOWN.get(kind, ())
+        entry = NODE_TYPES.get(type(node))
+        shown = entry.shown if entry is not None else ()
+        params = ", ".join(f"{f}={_fmt(getattr(node, f))}" for f in shown
                            if getattr(node, f, None) is not None)
         flag = ""
-        if type(node) not in NODE_TYPES:
+        if entry is None:
             unsupported.append(f"{full} ({kind})")
             flag = "  [UNSUPPORTED]"
         for note in _notes(node):

@@ -287,7 +287,7 @@ def conv_node(spec: specs.Conv, weights: Weights | None, shape: Shape | None,
                       bias=b.copy(), metadata=md)
 
 
-def _padding(value: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
+def conv_padding(value: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
              stride: tuple[int, ...]) -> tuple[int, ...]:
     """NIR padding (ints, or ``"valid"`` / ``"same"``) as explicit ints per spatial dim."""
     if isinstance(value, bytes | np.bytes_):
@@ -321,7 +321,7 @@ def conv_spec(node: Any) -> tuple[specs.Conv, Weights]:
         recorded = bool(metadata_get(node.metadata, "bias", 1))
     has_bias = recorded or bool(np.any(b != 0))
     spec = specs.Conv(w.shape[1] * groups, w.shape[0], kernel_size=kernel, stride=stride,
-                      padding=_padding(node.padding, kernel, dilation, stride),
+                      padding=conv_padding(node.padding, kernel, dilation, stride),
                       dilation=dilation, groups=groups, bias=has_bias)
     return spec, ({"weight": w, "bias": b} if has_bias else {"weight": w})
 

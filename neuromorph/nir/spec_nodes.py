@@ -41,7 +41,7 @@ from neuromorph.nir.spec_codec import META_KEY, Shape, Weights
 #: spec class -> its node writer (Affine covers Affine and Linear, Conv both Conv1d and 2d, ...)
 _WRITERS = {e.spec_class: e.to_node for e in NODE_TYPES.values() if e.to_node is not None}
 #: what the refusal says for spec kinds that have no NIR node
-_NO_NODE = {"ALIF": "its threshold adaptation has no NIR node; use LIF or CubaLIF for export",
+_NO_NODE = {"ALIF": "NIR has no node for its threshold adaptation; use LIF or CubaLIF",
             "Channel": "it is an engine synapse variable; export the neuron group it feeds",
             "Sequential": "give the layers as a Graph (nodes and edges) instead"}
 #: separator of subgraph paths in graph weight keys
@@ -64,7 +64,7 @@ def spec_to_node(spec: specs.Spec, weights: Weights | None = None, *,
     if writer is None:
         reason = _NO_NODE.get(spec.kind, "NIR has no node for it")
         known = ", ".join(sorted({c.kind for c in _WRITERS}))
-        raise NIRConversionError(f"a {spec.kind} spec cannot be exported to NIR: {reason} "
+        raise NIRConversionError(f"{spec.kind} has no NIR equivalent: {reason} "
                                  f"(exportable specs: {known})")
     return writer(spec, weights, None if shape is None else tuple(int(s) for s in shape), dtype)
 

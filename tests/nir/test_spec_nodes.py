@@ -173,8 +173,8 @@ def test_older_files_flat_metadata_still_reads() -> None:
 
 
 @pytest.mark.parametrize("spec, words", [
-    (S.ALIF(), "ALIF spec cannot be exported to NIR: its threshold adaptation"),
-    (S.Channel(5e-3), "Channel spec cannot be exported"),
+    (S.ALIF(), "ALIF has no NIR equivalent: NIR has no node for its threshold adaptation"),
+    (S.Channel(5e-3), "Channel has no NIR equivalent"),
     (S.Sequential(layers=(S.LIF(),)), "give the layers as a Graph"),
 ])
 def test_specs_without_a_node_are_refused_by_name(spec, words: str) -> None:
@@ -254,3 +254,29 @@ def test_graph_errors_name_the_node() -> None:
                        edges=[("i", "x")])
     with pytest.raises(NIRConversionError, match=r"'x' \(LIF\).*tau must be positive"):
         nir_to_graph(bad)
+
+
+def test_export_writes_the_module_spec_and_import_runs_it() -> None:
+    """layer -> .spec -> node on export, node -> spec -> from_spec on import."""
+    import torch
+
+    from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
+    from neuromorph.nir import from_nir, to_nir
+
+    torch.manual_seed(0)
+    net = SpikingSequential(
+        SpikingLinear(3, 4, dt=1e-3, tau=torch.tensor([0.01, 0.02, 0.03, 0.04]), r=5.0,
+                      reset="zero", v_reset=0.125, surrogate="arctan", reset_delay=True),
+        SpikingLinear(4, 2, neuron="cuba_lif", dt=1e-3, method="exact"))
+    graph = to_nir(net)
+    for k in (0, 1):
+        spec, _ = node_to_spec(graph.nodes[f"{k}.neuron"])
+        assert spec == net[k].neuron.spec
+        _, w = node_to_spec(graph.nodes[f"{k}.synapse"])
+        assert np.array_equal(w["weight"], net[k].synapse.weight.detach().numpy())
+    back = from_nir(graph)
+    assert [layer.neuron.spec for layer in back] == [layer.neuron.spec for layer in net]
+    # an import override changes the spec the layer is built from
+    peer = from_nir(graph, reset="subtract", surrogate="sigmoid")
+    assert peer[0].neuron.spec.options == S.SpikeOptions(reset="subtract", v_reset=0.125,
+                                                         reset_delay=True, surrogate="sigmoid")
