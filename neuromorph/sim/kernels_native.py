@@ -3,9 +3,9 @@
 One call advances the network from ``start`` to at most ``stop`` steps, running Brian2's schedule
 (:mod:`neuromorph.sim.network`) for every step with no Python in between:
 
-    groups      Y_k = sum_c M[k, c] X[c]  (the exact LIF step, terms in column order, zero
-                entries of M skipped); channels take Y, v takes Y_0 unless refractory
-                (``step - lastspike < R``)
+    groups      v = sum_c M[0, c] X[c] + cst  (the exact LIF step, terms in column order, zero
+                entries skipped, the constant column last) unless refractory
+                (``step - lastspike < R``); every channel row decays, ``x_k *= M[k, k]``
     thresholds  spike = v > v_threshold and not refractory; lastspike = step; spikes recorded
     synapses    for every projection, every spike of its source (ascending index), every synapse
                 of that row (CSR order): ``target += w`` in the state (no delay) or in the ring
@@ -13,6 +13,17 @@ One call advances the network from ``start`` to at most ``stop`` steps, running 
                 state and cleared; ``v`` of refractory neurons is put back (``(unless
                 refractory)`` also holds for ``v_post += w``)
     resets      v = v_reset for the neurons that spiked
+
+Threads: every group is cut into ``T`` contiguous parts (whole blocks of :data:`BLOCK`
+neurons) and thread ``t`` owns part ``t`` of every group. A step is one parallel region in which
+thread ``t`` first finishes the previous step for its neurons (propagation of all of that step's
+spikes onto *its* targets, delivery, restore, reset), then runs this step's state update and
+threshold on them. Every state element is written by one thread only, and each target receives
+its additions in the serial order (spikes ascending, synapses in CSR order), so the result is
+bit-identical for any ``T``. Between regions, one thread merges the parts' spikes (ascending)
+and records them. Spike lists are double-buffered by step parity: a thread may start step
+``n + 1`` while the other still reads step ``n``'s spikes. Rows must have ascending ``post``
+(the CSR order) for ``T > 1``: a thread finds its share of a row by bisection.
 
 Sums are done in the same order as the numpy path's, except the state update, whose terms are
 added in column order (BLAS may order them differently: the two paths agree to rounding, and
@@ -22,157 +33,214 @@ the tests check identical spikes). The arrays are shared with the engine's tenso
 from __future__ import annotations
 
 import numba as nb
+import numpy as np
 
 # group table columns (int64)
-G_N, G_K, G_R, G_CLAMP, G_RING_D, G_REC, G_HOLD = range(7)
+G_N, G_K, G_R, G_CLAMP, G_RING_D, G_REC, G_HOLD, G_NC0 = range(8)
 # projection table columns (int64)
-P_SRC, P_TGT, P_BASE, P_MODE, P_DELAY = range(5)
+P_SRC, P_TGT, P_BASE, P_MODE, P_DELAY, P_T0 = range(6)
 MODE_DIRECT, MODE_RING, MODE_RING_PER_SYNAPSE = 0, 1, 2
-
 
 BLOCK = 512  # neurons per block of the state update (its rows stay in the L1 cache)
 
 
 @nb.njit(cache=True, nogil=True)
-def _row_sum(out, X, Mk, cols, nc, j0, j1):
-    """``out[j - j0] = sum_t Mk[cols[t]] X[cols[t], j]`` over the first ``nc`` columns, in
-    order, for ``j0 <= j < j1``."""
-    nb_ = j1 - j0
-    if nc == 0:
-        out[:nb_] = 0.0
-        return
-    c = cols[0]
-    m = Mk[c]
-    row = X[c, j0:j1]
-    for j in range(nb_):
-        out[j] = m * row[j]
-    for t in range(1, nc):
-        c = cols[t]
-        m = Mk[c]
-        row = X[c, j0:j1]
-        for j in range(nb_):
-            out[j] += m * row[j]
+def _update_part(X, M, cols0, nc0, cst, y, ls, held, sp, vth, K, R, clamp, hold, step, lo, hi):
+    """State update and threshold of neurons ``[lo, hi)`` of one group, block by block; writes
+    their spike indices (ascending) to ``sp[lo:]`` and returns how many.
 
-
-@nb.njit(cache=True, nogil=True)
-def _update_threshold(X, M, cols, ncols, diag, cst, Y, ls, ref, held, flags, sp, vth, K, R,
-                      clamp, hold, step):
-    """State update and threshold of one group, block by block; returns its number of spikes
-    (their indices, ascending, in ``sp``).
-
-    Row 0 (``v``): ``cols[0, :ncols[0]]`` are its columns other than the constant one, whose
-    ``M[0, -1] * 1`` is added last as ``cst``. Rows ``k >= 1`` with ``diag[k]`` are
-    ``x_k *= M[k, k]`` in place; the others are full row sums (through ``Y``). ``hold``: ``v``
-    is not written while refractory; ``clamp``: remember it in ``held`` for the synapses slot.
-    """
-    n = X.shape[1]
-    v = X[0]
+    ``v = sum_t M[0, cols0[t]] X[cols0[t]] + cst`` (``y``: scratch row); ``hold``: ``v`` is not
+    written while refractory; ``clamp``: remember ``v`` in ``held`` for the synapses slot."""
     limit = step - R
     count = 0
-    for j0 in range(0, n, BLOCK):
-        j1 = min(j0 + BLOCK, n)
+    for j0 in range(lo, hi, BLOCK):  # block-local views: 0-based loops vectorise (no
+        j1 = min(j0 + BLOCK, hi)      # negative-index checks)
         nb_ = j1 - j0
-        for k in range(1, K):  # rows reading the old state (none for LIF groups)
-            if not diag[k]:
-                _row_sum(Y[k, j0:j1], X, M[k], cols[k], ncols[k], j0, j1)
-        yb = Y[0, j0:j1]
-        _row_sum(yb, X, M[0], cols[0], ncols[0], j0, j1)
-        vb, lb, rb, fb = v[j0:j1], ls[j0:j1], ref[j0:j1], flags[j0:j1]
+        yb = y[j0:j1]
+        if nc0 == 0:
+            yb[:] = 0.0
+        else:
+            c = cols0[0]
+            m = M[0, c]
+            row = X[c, j0:j1]
+            for j in range(nb_):
+                yb[j] = m * row[j]
+            for t in range(1, nc0):
+                c = cols0[t]
+                m = M[0, c]
+                row = X[c, j0:j1]
+                for j in range(nb_):
+                    yb[j] += m * row[j]
+        vb, lb = X[0, j0:j1], ls[j0:j1]
         if clamp:
             held[j0:j1] = vb
-        any_spike = False
+        spiking = 0
         for j in range(nb_):
-            y = yb[j] + cst
-            r = R > 0 and lb[j] > limit
-            rb[j] = r
-            vn = vb[j] if (r and hold) else y
+            r = lb[j] > limit
+            vn = vb[j] if (r and hold) else yb[j] + cst
             vb[j] = vn
-            f = vn > vth and not r
-            fb[j] = f
-            any_spike |= f
-        if any_spike:
+            spiking += (vn > vth) & (not r)
+        if spiking:
             for j in range(nb_):
-                if fb[j]:
-                    sp[count] = j0 + j
+                if vb[j] > vth and lb[j] <= limit:
+                    sp[lo + count] = j0 + j
                     count += 1
                     lb[j] = step
         for k in range(1, K):
+            a = M[k, k]
             row = X[k, j0:j1]
-            if diag[k]:
-                a = M[k, k]
-                for j in range(nb_):
-                    row[j] *= a
-            else:
-                row[:] = Y[k, j0:j1]
+            for j in range(nb_):
+                row[j] *= a
     return count
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _first_at_least(post, q0, q1, value):
+    """Smallest ``q`` in ``[q0, q1]`` with ``post[q] >= value`` (``post`` ascending there)."""
+    while q0 < q1:
+        mid = (q0 + q1) >> 1
+        if post[mid] < value:
+            q0 = mid + 1
+        else:
+            q1 = mid
+    return q0
+
+
 @nb.njit(cache=True, nogil=True)
-def run_steps(start, stop, gtab, vth, vreset, csts, Xs, Ms, cols, ncols, diags, Ys, lss, refs,
-              helds, flags, sps, rings, counts, ptab, indptrs, posts, weights, dsteps, rec_i,
-              rec_s, rec_n):
-    """Advance from step ``start`` towards ``stop``; returns the step reached (earlier than
-    ``stop`` when a spike record buffer could overflow: flush and call again)."""
-    G = gtab.shape[0]
-    P = ptab.shape[0]
-    for step in range(start, stop):
-        for g in range(G):  # stop before a step whose spikes might not fit
-            if gtab[g, G_REC] and rec_n[g] + gtab[g, G_N] > rec_i[g].shape[0]:
-                return step
-        for g in range(G):  # groups + thresholds slots
-            counts[g] = _update_threshold(
-                Xs[g], Ms[g], cols[g], ncols[g], diags[g], csts[g], Ys[g], lss[g], refs[g],
-                helds[g], flags[g], sps[g], vth[g], gtab[g, G_K], gtab[g, G_R],
-                gtab[g, G_CLAMP], gtab[g, G_HOLD], step)
-            if gtab[g, G_REC]:
-                r0 = rec_n[g]
-                ri, rs, sp = rec_i[g], rec_s[g], sps[g]
-                for a in range(counts[g]):
-                    ri[r0 + a] = sp[a]
-                    rs[r0 + a] = step
-                rec_n[g] = r0 + counts[g]
-        for p in range(P):  # synapses slot: propagation
-            src, tgt = ptab[p, P_SRC], ptab[p, P_TGT]
-            base, mode, d = ptab[p, P_BASE], ptab[p, P_MODE], ptab[p, P_DELAY]
-            indptr, post, w, sp = indptrs[p], posts[p], weights[p], sps[src]
-            if mode == MODE_DIRECT:
-                flat = Xs[tgt].reshape(-1)
-                for a in range(counts[src]):
-                    i = sp[a]
-                    for q in range(indptr[i], indptr[i + 1]):
-                        flat[base + post[q]] += w[q]
+def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts, pcounts, ptab,
+                 indptrs, posts, weights, dsteps):
+    """Synapses and resets slots of step ``step`` for the neurons of part ``t`` of every group:
+    propagation onto them, ring delivery, restore of refractory ``v``, reset."""
+    b = step & 1
+    for p in range(ptab.shape[0]):
+        src, tgt = ptab[p, P_SRC], ptab[p, P_TGT]
+        base, mode, d, t0 = ptab[p, P_BASE], ptab[p, P_MODE], ptab[p, P_DELAY], ptab[p, P_T0]
+        indptr, post, w, sp = indptrs[p], posts[p], weights[p], sps[src][b]
+        lo, hi = parts[tgt, t] - t0, parts[tgt, t + 1] - t0  # local target indices of part t
+        whole = lo <= 0 and hi >= gtab[tgt, G_N]
+        if mode == MODE_DIRECT:
+            out = Xs[tgt].reshape(-1)
+            off = base
+            D, slot = 1, 0
+        else:
+            ring = rings[tgt]
+            out = ring.reshape(-1)
+            D, slot = ring.shape[0], ring.shape[1]
+            off = ((step + d) % D) * slot + base
+        ds = dsteps[p]
+        for a in range(counts[src]):
+            i = sp[a]
+            q0, q1 = indptr[i], indptr[i + 1]
+            if not whole:
+                q0 = _first_at_least(post, q0, q1, lo)
+                q1 = _first_at_least(post, q0, q1, hi)
+            if mode == MODE_RING_PER_SYNAPSE:
+                for q in range(q0, q1):
+                    out[((step + ds[q]) % D) * slot + base + post[q]] += w[q]
             else:
-                ring = rings[tgt]
-                D = ring.shape[0]
-                rflat = ring.reshape(-1)
-                slot = ring.shape[1]
-                ds = dsteps[p]
-                for a in range(counts[src]):
-                    i = sp[a]
-                    for q in range(indptr[i], indptr[i + 1]):
-                        dd = ds[q] if mode == MODE_RING_PER_SYNAPSE else d
-                        rflat[((step + dd) % D) * slot + base + post[q]] += w[q]
-        for g in range(G):  # delivery of this step's ring slot, then (unless refractory)
-            D = gtab[g, G_RING_D]
-            X = Xs[g]
-            n = gtab[g, G_N]
-            if D > 1:
-                ring = rings[g]
-                s = step % D
-                flat = X.reshape(-1)
-                for e in range(ring.shape[1]):
-                    flat[e] += ring[s, e]
-                    ring[s, e] = 0.0
-            if gtab[g, G_CLAMP]:
-                ref, held = refs[g], helds[g]
-                for j in range(n):
-                    if ref[j]:
-                        X[0, j] = held[j]
-        for g in range(G):  # resets slot
-            X, sp, vr = Xs[g], sps[g], vreset[g]
-            for a in range(counts[g]):
-                X[0, sp[a]] = vr
+                for q in range(q0, q1):
+                    out[off + post[q]] += w[q]
+    for g in range(gtab.shape[0]):
+        lo, hi = parts[g, t], parts[g, t + 1]
+        n, X = gtab[g, G_N], Xs[g]
+        D = gtab[g, G_RING_D]
+        if D > 1:
+            row = rings[g][step % D]
+            for k in range(gtab[g, G_K]):
+                xk = X[k]
+                for j in range(lo, hi):
+                    xk[j] += row[k * n + j]
+                    row[k * n + j] = 0.0
+        if gtab[g, G_CLAMP]:  # spikers count as refractory here; the reset follows anyway
+            v, ls, held = X[0], lss[g], helds[g]
+            limit = step - gtab[g, G_R]
+            for j in range(lo, hi):
+                if ls[j] > limit:
+                    v[j] = held[j]
+        v, sp, vr = X[0], sps[g][b], vreset[g]
+        first = 0  # part t's spikes follow those of the parts before it in the merged list
+        for u in range(t):
+            first += pcounts[g, u]
+        for a in range(first, first + pcounts[g, t]):
+            v[sp[a]] = vr
+
+
+@nb.njit(cache=True, nogil=True)
+def _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss,
+               helds, sps, rings, counts, pcounts, ptab, indptrs, posts, weights, dsteps):
+    """Thread ``t``'s share of one region: finish step ``step - 1`` (``tail``), then the groups
+    and thresholds slots of step ``step`` (``head``) on its neurons."""
+    if tail:
+        _finish_part(step - 1, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts,
+                     pcounts[(step - 1) & 1], ptab, indptrs, posts, weights, dsteps)
+    if head:
+        pc = pcounts[step & 1]
+        for g in range(gtab.shape[0]):
+            pc[g, t] = _update_part(
+                Xs[g], Ms[g], cols0[g], gtab[g, G_NC0], csts[g], Ys[g], lss[g], helds[g],
+                sps[g][step & 1], vth[g], gtab[g, G_K], gtab[g, G_R], gtab[g, G_CLAMP],
+                gtab[g, G_HOLD], step, parts[g, t], parts[g, t + 1])
+
+
+@nb.njit(cache=True, nogil=True)
+def _merge_and_record(step, gtab, parts, sps, counts, pcounts, rec_i, rec_s, rec_n):
+    """Gather each group's part spikes into one ascending list, then record them."""
+    b = step & 1
+    T = parts.shape[1] - 1
+    for g in range(gtab.shape[0]):
+        sp = sps[g][b]
+        total = 0
+        for t in range(T):
+            lo, c = parts[g, t], pcounts[b][g, t]
+            if lo != total:
+                for a in range(c):
+                    sp[total + a] = sp[lo + a]
+            total += c
+        counts[g] = total
+        if gtab[g, G_REC]:
+            r0 = rec_n[g]
+            ri, rs = rec_i[g], rec_s[g]
+            for a in range(total):
+                ri[r0 + a] = sp[a]
+                rs[r0 + a] = step
+            rec_n[g] = r0 + total
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def run_steps(start, stop, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss, helds, sps,
+              rings, counts, pcounts, ptab, indptrs, posts, weights, dsteps, rec_i, rec_s, rec_n):
+    """Advance from step ``start`` towards ``stop`` with ``T = parts.shape[1] - 1`` threads;
+    returns the step reached (earlier than ``stop`` when a spike record buffer could overflow:
+    flush and call again). Spikes of the last step are ``sps[g][(reached - 1) & 1]``."""
+    T = parts.shape[1] - 1
+    G = gtab.shape[0]
+    for step in range(start, stop + 1):
+        head = step < stop
+        for g in range(G):  # stop before a step whose spikes might not fit
+            if head and gtab[g, G_REC] and rec_n[g] + gtab[g, G_N] > rec_i[g].shape[0]:
+                head = False
+        tail = step > start
+        if T == 1:
+            _step_part(step, 0, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys,
+                       lss, helds, sps, rings, counts, pcounts, ptab, indptrs, posts, weights,
+                       dsteps)
+        else:
+            for t in nb.prange(T):
+                _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0,
+                           Ys, lss, helds, sps, rings, counts, pcounts, ptab, indptrs, posts,
+                           weights, dsteps)
+        if not head:
+            return step
+        _merge_and_record(step, gtab, parts, sps, counts, pcounts, rec_i, rec_s, rec_n)
     return stop
 
 
-__all__ = ["MODE_DIRECT", "MODE_RING", "MODE_RING_PER_SYNAPSE", "run_steps"]
+def split_parts(n: int, threads: int) -> np.ndarray:
+    """Bounds ``[threads + 1]`` of ``threads`` contiguous parts of ``n`` neurons (whole blocks)."""
+    blocks = -(-n // BLOCK)
+    cuts = [min(n, (blocks * t // threads) * BLOCK) for t in range(threads)]
+    return np.array(cuts + [n], dtype=np.int64)
+
+
+__all__ = ["BLOCK", "MODE_DIRECT", "MODE_RING", "MODE_RING_PER_SYNAPSE", "run_steps",
+           "split_parts"]

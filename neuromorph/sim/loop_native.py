@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from neuromorph.sim.network import Network
 
 ENV_SWITCH = "NEUROMORPH_NATIVE"
+THREADS_ENV = "NEUROMORPH_THREADS"
+NEURONS_PER_THREAD = 8000  # below this, a second thread costs more than it saves
 
 
 def native_available() -> bool:
@@ -54,7 +56,8 @@ def supported(net: Network) -> bool:
     if net.ops.name != "numpy":
         return False
     for o in net.objects:
-        if type(o) is LIFGroup and np.isscalar(getattr(o, "_theta", o.v_threshold)):
+        if type(o) is LIFGroup and np.isscalar(getattr(o, "_theta", o.v_threshold)) and \
+                channels_decay_alone(o._M):
             continue
         if type(o) is Projection and o.plasticity is None and o.post.dtype == torch.int32 and \
                 type(o.source_group) is LIFGroup and type(o.target_group) is LIFGroup:
@@ -63,6 +66,15 @@ def supported(net: Network) -> bool:
             continue
         return False
     return True
+
+
+def channels_decay_alone(M: np.ndarray) -> bool:
+    """Whether every channel row of an update matrix is ``x_k *= M[k, k]`` (what the kernel
+    implements; true for every :class:`~neuromorph.sim.groups.LIFGroup`)."""
+    rest = np.array(M[1:], copy=True)
+    for k in range(rest.shape[0]):
+        rest[k, k + 1] = 0.0
+    return not rest.any()
 
 
 def native_loop(net: Network) -> NativeLoop | None:
@@ -76,12 +88,13 @@ def native_loop(net: Network) -> NativeLoop | None:
 class NativeLoop:
     """Tables and typed lists of one network for :func:`~.kernels_native.run_steps`."""
 
-    def __init__(self, net: Network) -> None:
+    def __init__(self, net: Network, threads: int | None = None) -> None:
         from neuromorph.sim.groups import LIFGroup
         from neuromorph.sim.kernels_native import (
             MODE_DIRECT,
             MODE_RING,
             MODE_RING_PER_SYNAPSE,
+            split_parts,
         )
         from neuromorph.sim.monitors import SpikeMonitor
         from neuromorph.sim.projections import Projection
@@ -93,39 +106,32 @@ class NativeLoop:
         gid = {id(g): k for k, g in enumerate(self.groups)}
         recorded = {gid[id(m.group)] for m in self.monitors}
         fdt = self.groups[0]._X.dtype
-        gtab, X, M, cols, ncols, diags, Y, ls, refs, held, flags, sps, rings = (
-            [] for _ in range(13))
+        self.threads = threads if threads is not None else choose_threads(
+            sum(g.n for g in self.groups), projections)
+        gtab, X, M, cols0, Y, ls, held, sps, rings = ([] for _ in range(9))
         clamped = {id(p.target_group) for p in projections if p.row == 0}
         for k, g in enumerate(self.groups):
-            K = g.n_targets
             Mk = np.ascontiguousarray(g._M)
-            c = np.zeros((K, Mk.shape[1]), dtype=np.int64)
-            for r in range(K):
-                idx = np.flatnonzero(Mk[r])
-                c[r, : idx.size] = idx
             ring = g.ring.numpy() if g.ring is not None else np.zeros((1, 1), dtype=fdt)
             hold = bool(getattr(g, "clamp_v", True))  # False: integrate while refractory
             clamp = int(g.R > 0 and hold and id(g) in clamped)
-            gtab.append([g.n, K, g.R, clamp, ring.shape[0] if g.ring is not None else 1,
-                         int(k in recorded), int(hold)])
+            gtab.append([g.n, g.n_targets, g.R, clamp, ring.shape[0] if g.ring is not None
+                         else 1, int(k in recorded), int(hold), 0])
             X.append(g._X)
             M.append(Mk)
-            cols.append(c)
-            ncols.append(np.zeros(K, dtype=np.int64))  # set per run (_set_columns)
-            diags.append(np.array([r > 0 and np.flatnonzero(Mk[r]).tolist() == [r]
-                                   for r in range(K)], dtype=np.uint8))
-            Y.append(g._Y)
+            cols0.append(np.zeros(Mk.shape[1], dtype=np.int64))  # set per run (_set_columns)
+            Y.append(g._Y[0])
             ls.append(g._ls)
-            refs.append(np.zeros(g.n, dtype=np.uint8))
             held.append(np.zeros(g.n if clamp else 1, dtype=fdt))
-            flags.append(np.zeros(g.n, dtype=np.uint8))
-            sps.append(np.zeros(g.n, dtype=np.int64))
+            sps.append(np.zeros((2, g.n), dtype=np.int64))  # by step parity
             rings.append(ring)
         self.gtab = np.array(gtab, dtype=np.int64)
+        self.parts = np.stack([split_parts(g.n, self.threads) for g in self.groups])
         self.vth = np.array([g.v_threshold for g in self.groups], dtype=fdt)
         self.vreset = np.array([g.v_reset for g in self.groups], dtype=fdt)
         self.csts = np.zeros(len(self.groups), dtype=fdt)
         self.counts = np.zeros(len(self.groups), dtype=np.int64)
+        self.pcounts = np.zeros((2, len(self.groups), self.threads), dtype=np.int64)
         ptab, indptrs, posts, weights, dsteps = [], [], [], [], []
         no_delays = np.zeros(1, dtype=np.int32)
         for p in projections:
@@ -137,25 +143,26 @@ class NativeLoop:
                 mode = MODE_DIRECT
             else:
                 mode = MODE_RING if shared else MODE_RING_PER_SYNAPSE
-            ptab.append([gid[id(p.source_group)], gid[id(tg)], p.row * tg.n + p.t0, mode, d])
+            ptab.append([gid[id(p.source_group)], gid[id(tg)], p.row * tg.n + p.t0, mode, d,
+                         p.t0])
             indptrs.append(p.indptr_full.numpy())
             posts.append(p.post.numpy())
             weights.append(p.np_w)
             dsteps.append(ds.to(dtype=torch.int32).numpy() if mode == MODE_RING_PER_SYNAPSE
                           else no_delays)
             p.release_layout()  # the kernel reads the CSR arrays: no row layout is kept
-        self.ptab = np.array(ptab, dtype=np.int64).reshape(-1, 5)
+        self.ptab = np.array(ptab, dtype=np.int64).reshape(-1, 6)
         cap = max(1 << 16, 4 * max((g.n for g in self.groups), default=1))
         self.rec_i = [np.zeros(cap if k in recorded else 1, dtype=np.int64)
                       for k in range(len(self.groups))]
         self.rec_s = [np.zeros_like(a) for a in self.rec_i]
         self.rec_n = np.zeros(len(self.groups), dtype=np.int64)
-        self.lists = [padded(a) for a in (X, M, cols, ncols, diags, Y, ls, refs, held, flags, sps,
-                                                 rings)]
+        self.lists = [padded(a) for a in (X, M, cols0, Y, ls, held, sps, rings)]
         self.plists = [padded(a) for a in (indptrs, posts, weights, dsteps)] if ptab else \
             [(np.zeros(2, dtype=np.int64),), (np.zeros(1, np.int32),), (np.zeros(1, dtype=fdt),),
              (no_delays,)]
         self.rec_lists = [padded(self.rec_i), padded(self.rec_s)]
+        self._last = 0  # parity buffer of the spikes of the last step run
         self._set_columns()
         self._call(0, 0)  # compile, or load the compiled kernel from numba's cache, now
 
@@ -164,24 +171,26 @@ class NativeLoop:
         goes to ``csts``, and the ``I`` column is left out while ``I`` is zero everywhere (no
         input changes ``I`` during a compiled run; adding ``M * 0`` changes no value)."""
         for k, g in enumerate(self.groups):
-            Mk, c, nc = self.lists[1][k], self.lists[2][k], self.lists[3][k]
+            Mk, c = self.lists[1][k], self.lists[2][k]
             i_row, one_row = len(g.rows) - 2, len(g.rows) - 1
             skip = {one_row} | ({i_row} if not g._X[i_row].any() else set())
             if not (g.rows[-1] == "1" and g._X[one_row].min() == g._X[one_row].max() == 1):
                 raise RuntimeError(f"{g.name}: the row of ones of the state was changed")
-            for r in range(g.n_targets):
-                idx = np.flatnonzero(Mk[r])
-                if r == 0:
-                    idx = idx[~np.isin(idx, list(skip))]
-                    self.csts[k] = Mk[0, one_row]
-                c[r, : idx.size] = idx
-                nc[r] = idx.size
+            idx = np.flatnonzero(Mk[0])
+            idx = idx[~np.isin(idx, list(skip))]
+            self.csts[k] = Mk[0, one_row]
+            c[: idx.size] = idx
+            self.gtab[k, 7] = idx.size
 
     def _call(self, start: int, stop: int) -> int:
         from neuromorph.sim.kernels_native import run_steps
 
-        return run_steps(start, stop, self.gtab, self.vth, self.vreset, self.csts, *self.lists,
-                         self.counts, self.ptab, *self.plists, *self.rec_lists, self.rec_n)
+        reached = run_steps(start, stop, self.gtab, self.parts, self.vth, self.vreset, self.csts,
+                            *self.lists, self.counts, self.pcounts, self.ptab, *self.plists,
+                            *self.rec_lists, self.rec_n)
+        if reached > start:
+            self._last = (reached - 1) & 1
+        return reached
 
     def run(self, start: int, stop: int) -> None:
         """Advance the network from step ``start`` to ``stop`` (records go to the monitors)."""
@@ -210,9 +219,32 @@ class NativeLoop:
     def _publish_spikes(self) -> None:
         """Leave each group's ``spikes`` / ``mask`` as the per-step path does after a step."""
         for k, g in enumerate(self.groups):
-            g.spikes = self.lists[10][k][: int(self.counts[k])].copy()
+            g.spikes = self.lists[6][k][self._last, : int(self.counts[k])].copy()
             g._s[...] = False
             g._s[g.spikes] = True
+
+
+def rows_ascending(indptr: np.ndarray, post: np.ndarray) -> bool:
+    """Whether ``post`` ascends within every CSR row (what a thread's bisection needs)."""
+    if post.size < 2:
+        return True
+    falls = np.flatnonzero(post[1:] < post[:-1]) + 1  # positions where post drops
+    return bool(np.isin(falls, indptr).all())
+
+
+def choose_threads(n_neurons: int, projections: list[Any]) -> int:
+    """Threads of the compiled loop: ``NEUROMORPH_THREADS`` if set, else one per
+    :data:`NEURONS_PER_THREAD` neurons up to numba's thread count; 1 when a projection's rows
+    are not in CSR order (results do not depend on the choice)."""
+    import numba
+
+    env = os.environ.get(THREADS_ENV, "").strip()
+    wanted = int(env) if env else n_neurons // NEURONS_PER_THREAD
+    threads = max(1, min(wanted, numba.get_num_threads()))
+    if threads > 1 and not all(rows_ascending(p.indptr.numpy(), p.post.numpy())
+                               for p in projections):
+        return 1
+    return threads
 
 
 def padded(arrays: list[np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -229,5 +261,5 @@ def add_spikes(monitor: Any, i: np.ndarray, steps: np.ndarray) -> None:
     monitor._steps.append(np.array(steps, dtype=np.int64))
 
 
-__all__ = ["ENV_SWITCH", "NativeLoop", "add_spikes", "native_available", "native_loop",
-           "padded", "supported"]
+__all__ = ["ENV_SWITCH", "THREADS_ENV", "NativeLoop", "add_spikes", "choose_threads",
+           "native_available", "native_loop", "padded", "rows_ascending", "supported"]
