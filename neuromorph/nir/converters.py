@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from neuromorph import specs
-from neuromorph.networks.neurons import IF, LI, LIF, CubaLIF, NeuronBase
+from neuromorph.networks.neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, NeuronBase
 from neuromorph.nir.convention import metadata_get
-from neuromorph.nir.layers import CubaLI, Delay, Integrator, Scale, SumPool2d, Threshold
+from neuromorph.nir.layers import Delay, Scale, SumPool2d, Threshold
 from neuromorph.nir.spec_codec import Weights, conv_padding
 from neuromorph.nir.spec_nodes import spec_to_node
 
