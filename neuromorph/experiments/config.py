@@ -4,7 +4,9 @@ Every experiment defines ``Config`` as a dataclass subclassing :class:`Experimen
 Overrides arrive as strings and are parsed by the field's annotation (``int``, ``float``,
 ``bool``, ``str``, ``Literal[...]``, ``tuple[T, ...]``, ``T | None``); an unknown key, a value
 of the wrong type, a non-finite float (``lr=inf`` would make training diverge) or an impossible
-value raises :class:`ConfigError` naming the key and the valid choices. A ``device`` key is
+value raises :class:`ConfigError` naming the key and the valid choices. A key named as a
+learning rate or an event rate (``lr``, ``*_lr``, ``*_rate``, ``rate_*``: see
+:data:`NON_NEGATIVE_KEY`) must not be negative, in every experiment. A ``device`` key is
 checked against the machine (``device=cuda`` without CUDA is a config error, not a crash).
 The one-line meaning of each key, shown by ``neuromorph run NAME --help``, is its
 ``field(metadata={"help": ...})`` when given, else the trailing ``# comment`` on the field's line
@@ -18,6 +20,7 @@ import dataclasses
 import inspect
 import io
 import math
+import re
 import tokenize
 import types
 import typing
@@ -29,6 +32,11 @@ from neuromorph.errors import NeuromorphError
 
 class ConfigError(NeuromorphError, ValueError):
     """A config key, type or value is wrong; the message says what is valid."""
+
+
+#: keys that are learning rates (``lr``, ``qat_lr``) or event rates in Hz (``max_rate``,
+#: ``rate_on``): a negative value ascends the loss or has no meaning, in every experiment
+NON_NEGATIVE_KEY = re.compile(r"(^|_)(lr|rate)($|_)")
 
 
 @dataclass
@@ -93,6 +101,10 @@ def _finite(value: Any, key: str) -> Any:
                 f"{key}={item} is not a finite number (training would diverge); "
                 f"give a finite value, e.g. --set {key}=0.001"
             )
+        if NON_NEGATIVE_KEY.search(key) and isinstance(item, int | float) and item < 0:
+            what = "an event rate (Hz)" if "rate" in key.split("_") else "a learning rate"
+            raise ConfigError(f"{key}={item} is negative, but {key} is {what}; give a value "
+                              f">= 0, e.g. --set {key}={abs(item)}")
     return value
 
 

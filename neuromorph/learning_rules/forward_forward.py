@@ -24,6 +24,9 @@ Positive and negative data (and all labels at inference) are measured in one cal
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -38,8 +41,9 @@ class ForwardForward(LayerwiseContrastive):
 
     def __init__(self, network: nn.Module, threshold: float = 2.0, seed: int = 0,
                  batch_calls: bool = True) -> None:
-        if not threshold > 0:
-            raise ValueError(f"threshold must be > 0 (a mean squared activity), got {threshold}")
+        if not (isinstance(threshold, Real) and math.isfinite(threshold) and threshold > 0):
+            raise ValueError(f"threshold must be a finite number > 0 (a mean squared activity, "
+                             f"e.g. 2.0), got {threshold}")
         super().__init__(network.layers, *embedding_of(network), None, seed, batch_calls)
         self.network = network
         self.threshold = float(threshold)

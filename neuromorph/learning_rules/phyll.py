@@ -24,6 +24,9 @@ same duck type (``.layers`` with ``features``/``linear``/``trainable_parameters`
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -45,10 +48,13 @@ class PhyLL(LayerwiseContrastive):
         seed: int = 0,
         batch_calls: bool = False,
     ) -> None:
-        if alpha <= 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
-        if inner_steps is None or inner_steps < 1:
-            raise ValueError(f"inner_steps must be >= 1, got {inner_steps}")
+        if not (isinstance(alpha, Real) and math.isfinite(alpha) and alpha > 0):
+            raise ValueError(f"alpha must be a finite number > 0 (the goodness gap's scale, "
+                             f"e.g. 4.0), got {alpha}")
+        if isinstance(inner_steps, bool) or not isinstance(inner_steps, Integral) or \
+                inner_steps < 1:
+            raise ValueError(f"inner_steps must be an integer >= 1 (optimiser steps per layer "
+                             f"and batch, e.g. 10), got {inner_steps!r}")
         super().__init__(network.layers, *embedding_of(network), inner_steps, seed, batch_calls)
         self.network = network
         self.alpha = float(alpha)

@@ -86,9 +86,12 @@ def pat_physics(system: PhysicalSystem, twin: nn.Module) -> Physics:
 class LabelEmbedding(nn.Module):
     """Writes the label into reserved input slots: ``x[:, :C] = scale * onehot(y)``.
 
-    The first ``n_classes`` input columns are reserved (zero in the data); ``scale`` is fixed
-    from the training data (its largest magnitude), so one sample's embedding does not depend
-    on the rest of its batch.
+    The first ``n_classes`` input columns are reserved: they must be zero in the data (build
+    inputs with :func:`reserve_label_slots`), so real data is never erased and a NaN there
+    never passes. Labels are integers in ``[0, n_classes)``: an ``int``, an integer tensor, or
+    a float tensor of integer values (``[0., 2.]``, as numpy loaders give); a fractional or
+    NaN label is refused, never truncated. ``scale`` is fixed from the training data (its
+    largest magnitude), so one sample's embedding does not depend on the rest of its batch.
     """
 
     def __init__(self, n_classes: int, scale: float) -> None:
@@ -99,13 +102,51 @@ class LabelEmbedding(nn.Module):
         self.register_buffer("scale", torch.tensor(float(scale)))
 
     def forward(self, x: Tensor, y: Tensor | int) -> Tensor:
-        if x.shape[1] < self.n_classes:
-            raise ValueError(f"input has {x.shape[1]} columns; need >= {self.n_classes} slots")
+        C = self.n_classes
+        if x.dim() != 2 or x.shape[1] < C:
+            raise ValueError(f"input has shape {list(x.shape)}; need [batch, >= {C}] with the "
+                             f"first {C} columns reserved (reserve_label_slots)")
+        self._check_reserved_columns_are_zero(x)
+        labels = self._labels(y, x.shape[0])
         out = x.clone()
-        out[:, : self.n_classes] = 0
-        labels = torch.full((x.shape[0],), y) if isinstance(y, int) else y
-        out[torch.arange(x.shape[0]), labels.long()] = self.scale.to(x.dtype)
+        out[torch.arange(x.shape[0], device=x.device), labels.to(x.device)] = \
+            self.scale.to(x.dtype)
         return out
+
+    def _check_reserved_columns_are_zero(self, x: Tensor) -> None:
+        bad = (x[:, : self.n_classes] != 0).nonzero()  # NaN != 0 too
+        if len(bad):
+            row, col = (int(i) for i in bad[0])
+            raise ValueError(
+                f"LabelEmbedding writes labels into input columns 0..{self.n_classes - 1}, but "
+                f"they hold data (x[{row}, {col}] = {float(x[row, col])}); put the features "
+                f"after zero label slots with reserve_label_slots(x, n_classes={self.n_classes},"
+                " width)")
+
+    def _labels(self, y: Tensor | int, batch: int) -> Tensor:
+        """``y`` as an int64 tensor ``[batch]`` of labels in ``[0, n_classes)``."""
+        labels = torch.as_tensor(y)
+        if labels.dim() == 0:
+            labels = labels.expand(batch)
+        if labels.shape != (batch,):
+            raise ValueError(f"labels have shape {list(labels.shape)}; need one per sample, "
+                             f"[{batch}]")
+        if labels.is_floating_point():
+            whole = torch.isfinite(labels) & (labels == labels.round())
+            if not whole.all():
+                value = labels[~whole][0].item()
+                raise ValueError(f"label {value} is not a whole number; labels are class "
+                                 f"indices 0..{self.n_classes - 1} (pass y.long())")
+        elif labels.dtype == torch.bool:
+            raise ValueError("labels are booleans; pass class indices (y.long())")
+        labels = labels.long()
+        outside = (labels < 0) | (labels >= self.n_classes)
+        if outside.any():
+            raise ValueError(
+                f"label {int(labels[outside][0])} is outside 0..{self.n_classes - 1}; the "
+                f"embedding reserves n_classes={self.n_classes} input columns "
+                "(reserve_label_slots), so use LabelEmbedding(n_classes) with every class")
+        return labels
 
 
 def reserve_label_slots(x: Tensor, n_classes: int, width: int) -> Tensor:

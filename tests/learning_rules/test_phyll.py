@@ -89,7 +89,7 @@ def test_wrong_labels_are_never_the_true_label():
 
 def test_label_embedding_writes_reserved_slots():
     emb = LabelEmbedding(3, scale=2.5)
-    x = torch.ones(2, 6)
+    x = torch.cat([torch.zeros(2, 3), torch.ones(2, 3)], dim=1)  # zero label slots, then data
     out = emb(x, torch.tensor([2, 0]))
     assert out[:, :3].tolist() == [[0, 0, 2.5], [2.5, 0, 0]]
     assert torch.equal(out[:, 3:], x[:, 3:])
