@@ -52,7 +52,7 @@ TIME_CONSTANT_BAND = (1.0, 1e4)
 DURATION_BAND = (100.0, math.inf)
 
 #: modules whose frames a warning skips, so that it points at the user's line
-_INTERNAL = ("neuromorph.units", "neuromorph.sim.")
+_INTERNAL = ("neuromorph.units", "neuromorph.sim.", "neuromorph.specs.")
 
 
 class UnitError(NeuromorphError, ValueError):

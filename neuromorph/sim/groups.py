@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from neuromorph import specs
 from neuromorph.sim.propagators import lif_matrix, refractory_steps
+from neuromorph.specs import Channel
 from neuromorph.units import as_seconds, as_si
 
 if TYPE_CHECKING:
@@ -31,27 +33,6 @@ if TYPE_CHECKING:
 
 NEVER = -(2**30)  # lastspike of a neuron that never spiked (Brian2 uses t = -1e4 s)
 MAX_STEPS = 2**31 - 1  # lastspike is int32 (half the cost of int64 compares)
-
-
-@dataclass(frozen=True)
-class Channel:
-    """An exponentially decaying synaptic variable ``dx/dt = -x / tau``.
-
-    ``scale`` multiplies ``x`` in the membrane equation of current-based groups; ``e_rev``
-    (volts) is the reversal potential of a conductance-based channel. ``tau`` and ``e_rev``
-    also take Brian2 ``Quantity`` values (``5*ms``, ``0*mV``).
-    """
-
-    tau: float
-    scale: float = 1.0
-    e_rev: float | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "tau", as_seconds(self.tau, "tau"))
-        if self.e_rev is not None:
-            object.__setattr__(self, "e_rev", as_si(self.e_rev, "e_rev", "V"))
-        if not self.tau > 0:
-            raise ValueError(f"a channel needs tau > 0 (seconds), got {self.tau}")
 
 
 def as_channels(channels: dict[str, float | Channel] | None) -> dict[str, Channel]:
@@ -305,6 +286,37 @@ class LIFGroup(NeuronGroup):
 
     def default_v(self) -> float:
         return self.v_rest
+
+    @property
+    def spec(self) -> specs.LIF:
+        """The group's neuron as a :class:`~neuromorph.specs.LIF` spec: ``tau = tau_m``,
+        ``v_leak = v_rest``, ``r = r_m``, zero reset to ``v_reset``, exact integration,
+        ``refractory``. Channels are specs of their own (:attr:`channels`)."""
+        return specs.LIF(shape=(self.n,), tau=self.tau_m, r=self.r_m, v_leak=self.v_rest,
+                         v_threshold=self.v_threshold, method="exact",
+                         options=specs.SpikeOptions(reset="zero", v_reset=self.v_reset),
+                         refractory=self.refractory)
+
+    @classmethod
+    def from_spec(cls, spec: specs.LIF, *, channels: dict[str, Channel] | None = None,
+                  name: str | None = None, integrate_refractory: bool = False) -> LIFGroup:
+        """The group that runs ``spec`` (scalar parameters, ``shape=(n,)``). The engine
+        integrates exactly and resets to ``v_reset``; other specs are refused by name."""
+        if not isinstance(spec, specs.LIF) or spec.shape is None or len(spec.shape) != 1:
+            raise ValueError(f"LIFGroup runs a LIF spec with shape (n,), got {spec!r:.120}")
+        per_neuron = [k for k, _ in spec.params if isinstance(getattr(spec, k), tuple)]
+        if per_neuron:
+            raise ValueError(f"LIFGroup takes one value per group; {per_neuron} vary per neuron "
+                             "(split the population into groups)")
+        if spec.method != "exact" or spec.options.reset != "zero":
+            raise ValueError(
+                f"the event engine integrates exactly and resets to v_reset; this spec asks "
+                f"method={spec.method!r}, reset={spec.options.reset!r}; use method='exact', "
+                "reset='zero' (or run it in the dense layers)")
+        return cls(spec.shape[0], tau_m=spec.tau, v_rest=spec.v_leak, r_m=spec.r,
+                   v_threshold=spec.v_threshold, v_reset=spec.options.v_reset,
+                   refractory=spec.refractory, channels=channels, name=name,
+                   integrate_refractory=integrate_refractory)
 
     def _build_model(self, net: Network) -> None:
         self.M = self.update_matrix(net.dt).to(net.device, net.dtype)

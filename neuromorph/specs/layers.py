@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from neuromorph.specs.base import Param, Shape, Spec, as_param, as_shape, register
 from neuromorph.specs.options import SpikeOptions
+from neuromorph.units import as_seconds, as_si
 
 
 def _positive_ints(value: int | tuple[int, ...], name: str, nd: int) -> tuple[int, ...]:
@@ -156,7 +157,8 @@ class Channel(Spec):
     """Exponential synaptic variable ``dx/dt = -x / tau`` (s); spikes add their weight to ``x``.
 
     ``scale`` multiplies ``x`` in a current-based membrane equation; ``e_rev`` (V) makes it a
-    conductance with reversal potential (conductance-based groups).
+    conductance with reversal potential (conductance-based groups). ``tau`` and ``e_rev`` also
+    take Brian2 ``Quantity`` values (``5*ms``, ``0*mV``).
     """
 
     kind = "Channel"
@@ -165,10 +167,12 @@ class Channel(Spec):
     e_rev: float | None = None
 
     def __post_init__(self) -> None:
-        self._set("tau", as_param(self.tau, "channel tau", positive=True))
+        self._set("tau", as_seconds(self.tau, "tau"))
+        if not self.tau > 0:
+            raise ValueError(f"a channel needs tau > 0 (seconds), got {self.tau}")
         self._set("scale", as_param(self.scale, "channel scale"))
         if self.e_rev is not None:
-            self._set("e_rev", as_param(self.e_rev, "channel e_rev"))
+            self._set("e_rev", as_si(self.e_rev, "e_rev", "V"))
 
 
 @register
