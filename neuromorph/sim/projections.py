@@ -101,12 +101,14 @@ class Projection:
         diag = self.s0 - self.t0 if same else None
         n_pre, n_post = self.s1 - self.s0, self.t1 - self.t0
         pre, post = connectivity(n_pre, n_post, generator, diag)
-        # local indices, kept for export and plasticity: int32 (half the memory) when they fit
-        small = max(n_pre, n_post) < 2**31
-        self.pre, self.post = (pre.int(), post.int()) if small else (pre, post)
-        self.nnz = int(self.pre.numel())
+        # local target indices: int32 (half the memory) when they fit; the source indices are
+        # not stored (``pre`` rebuilds them from the row pointer on demand)
+        self._small = max(n_pre, n_post) < 2**31
+        self.post = post.int() if self._small else post
+        self.nnz = int(post.numel())
         order = connectivity.order(n_post) if isinstance(connectivity, FromIndices) else None
-        self.indptr = csr_indptr(self.pre, n_pre)
+        self.indptr = csr_indptr(pre, n_pre)
+        del pre
         self.w_full = torch.zeros(self.nnz + 1, dtype=torch.float64)
         self.w_full[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
         self.delay = _per_synapse(delay, self.nnz, generator, "delay", order, share_scalar=True)
@@ -122,6 +124,14 @@ class Projection:
         self._rows: RowIndex | None = None
 
     # ------------------------------------------------------------------ public state
+    @property
+    def pre(self) -> Tensor:
+        """Local source index of every synapse ``[nnz]`` (CSR order; int32 when it fits),
+        rebuilt from :attr:`indptr` on each access: a static synapse stores only its target."""
+        rows = torch.arange(self.indptr.numel() - 1, dtype=torch.int32 if self._small
+                            else torch.int64)
+        return torch.repeat_interleave(rows, torch.diff(self.indptr), output_size=self.nnz)
+
     @property
     def weights(self) -> Tensor:
         """Live view ``[nnz]`` of the weights (write in place, e.g. ``proj.weights[:] = w``)."""
