@@ -37,8 +37,8 @@ def _load(path: Path, trust_pickle: bool) -> Any:
         if not trust_pickle and "weights_only" in str(err):
             raise ModelLoadError(
                 f"{path} holds pickled Python objects (e.g. a whole module), which can run code "
-                "when loaded; export a run's model.pt, or pass --trust-pickle if you saved this "
-                "file yourself"
+                "when loaded; export a run folder (model.json + model.pt), or pass "
+                "--trust-pickle if you saved this file yourself"
             ) from None
         raise ModelLoadError(f"{path} is corrupt or not a torch file ({_first_line(err)}); "
                              "re-save it with torch.save or rerun the experiment") from None

@@ -92,13 +92,15 @@ def test_export_of_a_corrupt_checkpoint_is_one_line(tmp_path, capsys):
 
 
 def test_export_names_a_run_whose_model_is_not_a_network(tmp_path, capsys):
-    out = experiments.run("oja-pca", {"dim": "4", "components": "2", "samples": "400",
-                                      "eval_every": "200"}, tmp_path / "oja", progress=False)
+    # stdp-window measures a learning window: it trains no network, so there is no model.json
+    out = experiments.run("stdp-window", {"sweep_frequencies": "1,20", "lag_step": "10e-3"},
+                          tmp_path / "w", progress=False)
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "o.nir")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "holds no model.json: its experiment trains no network" in line
     assert main(["export", str(out / "model.pt"), "--to", "nir", str(tmp_path / "o.nir")]) == 2
     line = _one_line(capsys.readouterr().err)
-    assert "is the model.pt of a oja-pca run" in line and "not a run's model.pt" not in line
-    assert main(["export", str(out), "--to", "nir", str(tmp_path / "o.nir")]) == 2
-    assert f"is a folder; give the model file, e.g. {out / 'model.pt'}" in capsys.readouterr().err
+    assert "holds pickled Python objects" in line and "export a run folder" in line
 
 
 def test_inspect_on_a_folder_says_so(tmp_path, capsys):
