@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ["networks", "sim", "nir", "learning_rules", "hardware_models", "substrates", "data",
-            "plot", "errors", "primitives"]
+            "plot", "errors", "primitives", "specs", "models"]
 #: (page, dotted path of the documented object, attribute inside the module or "")
 SYMBOLS = [
     ("errors", "neuromorph.errors", "NeuromorphError"),
@@ -28,6 +28,8 @@ SYMBOLS = [
     ("networks", "neuromorph.networks.spiking_layers", "SpikingLinear"),
     ("primitives", "neuromorph.primitives.discretize", ""),
     ("plot", "neuromorph.plot", "save"),
+    ("specs", "neuromorph.specs.options", "SpikeOptions"),
+    ("models", "neuromorph.models.model_file", "save_model"),
 ]
 _ROLE = re.compile(r":\w+:`(~?)([\w.]+)`")
 

@@ -52,8 +52,9 @@ def module_dt(module: nn.Module) -> float | None:
 
 def save_model(folder: str | Path, module: nn.Module, *, dt: float | None = None,
                name: str = "model", info: dict[str, Any] | None = None) -> Path:
-    """Write ``folder/NAME.json`` and ``folder/NAME.pt``; returns the json path. ``dt``
-    defaults to the step of the module's spiking layers (:func:`module_dt`)."""
+    """Write the files ``folder/NAME.json`` and ``folder/NAME.pt`` and return the json path.
+
+    ``dt`` defaults to the step of the spiking layers of the module (:func:`module_dt`)."""
     folder = Path(folder)
     dt = module_dt(module) if dt is None else float(dt)
     spec = module_spec(module)
