@@ -79,26 +79,34 @@ def run_methods_over_seeds(
         disable=not progress,
         unit="ep",
     )
-    extra: dict[str, float] = {}
-    for seed in seeds:
+
+    def train_methods(seed: int) -> dict[str, Any]:
         split = split_for(seed)
+        task = Task.from_arrays(
+            split.x_train, split.y_train, split.x_test, split.y_test, len(classes), cfg.width
+        )
         factory = system_factory(cfg, seed)
-        saved = run.load_seed(seed)  # a finished seed of a resumed run
-        if saved is not None:
+        out = {}
+        for method in cfg.methods:
+            bar.set_postfix_str(f"seed {seed} {method}")
+            result = METHODS[method](factory, task, settings, seed, bar.update)
+            trained[(seed, method)] = result.model  # this run's live network, kept for model.pt
+            out[method] = _to_saved(result)
+        return out
+
+    def skip(seed: int, resumed: bool) -> None:
+        if resumed:  # a finished seed of a resumed run
             bar.update(len(cfg.methods) * settings.epochs)
-            for method in cfg.methods:
-                results[method].append(_from_saved(saved[method]))
-        else:
-            task = Task.from_arrays(
-                split.x_train, split.y_train, split.x_test, split.y_test, len(classes), cfg.width
-            )
-            for method in cfg.methods:
-                bar.set_postfix_str(f"seed {seed} {method}")
-                results[method].append(METHODS[method](factory, task, settings, seed, bar.update))
-            run.save_seed(seed, {m: _to_saved(r[-1]) for m, r in results.items()})
-        report = getattr(factory(), "fit_report", None)
-        if report is not None:
-            extra = {f"system_fit_{k}": v for k, v in report.to_dict().items()}
+
+    trained: dict[tuple[int, str], Any] = {}
+    for seed, saved in zip(seeds, run.seed_results(seeds, train_methods, on_done=skip),
+                           strict=True):
+        for method in cfg.methods:
+            results[method].append(_from_saved(saved[method], trained.get((seed, method))))
+    split = split_for(seeds[-1])
+    report = getattr(system_factory(cfg, seeds[-1])(), "fit_report", None)
+    extra = {} if report is None else {
+        f"system_fit_{k}": v for k, v in report.to_dict().items()}
     bar.close()
     metrics = summarize(results)
     metrics.update(extra)
@@ -129,12 +137,14 @@ def _to_saved(result: MethodResult) -> dict[str, Any]:
     }
 
 
-def _from_saved(saved: dict[str, Any]) -> MethodResult:
-    """The saved result; ``model`` is ``{"state_dict", "spec"}`` (rebuilt when it is saved)."""
+def _from_saved(saved: dict[str, Any], model: Any = None) -> MethodResult:
+    """The saved result; ``model`` is the trained network when this process trained it, else
+    ``{"state_dict", "spec"}`` (a seed finished before a resume: rebuilt when it is saved)."""
     return MethodResult(
         saved["test_accuracy"], saved["train_accuracy"], saved["queries"],
         [tuple(p) for p in saved["curve"]], saved["losses"], saved["predictions"],
-        {"state_dict": saved["state_dict"], "spec": saved.get("spec")},
+        model if model is not None else {"state_dict": saved["state_dict"],
+                                         "spec": saved.get("spec")},
     )
 
 

@@ -1,8 +1,9 @@
 """The run directory every experiment writes, and the rules that keep it honest.
 
 A run folder holds ``config.yaml`` (experiment, resolved config, its hash, versions),
-``status.json`` (``running`` / ``interrupted`` / ``failed`` / ``complete``), ``seeds/seed-N.pt``
-(each seed's results, written as the seed finishes), plots, ``model.pt`` and ``metrics.json``.
+``status.json`` (``running`` / ``interrupted`` / ``failed`` / ``complete``), ``seeds/KEY.pt``
+(each seed's or matrix cell's results, written as it finishes and never recomputed on
+``--resume``: :mod:`.run_results`), plots, ``model.pt`` and ``metrics.json``.
 
 Rules (one place: :func:`check_out_dir`):
 
@@ -43,13 +44,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from neuromorph.errors import CheckpointError, RunDirError, RunInterruptedError, one_line  # noqa: E402
+from neuromorph.errors import RunDirError, RunInterruptedError, one_line  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
+from neuromorph.experiments.run_results import (  # noqa: E402
+    SEED_KEY,
+    ResultStore,
+    seed_key,
+)
 
 Mode = Literal["new", "resume", "overwrite"]
 MODES: tuple[str, ...] = ("new", "resume", "overwrite")
-CONFIG_FILE, STATUS_FILE, METRICS_FILE, SEEDS_DIR = (
-    "config.yaml", "status.json", "metrics.json", "seeds")
+CONFIG_FILE, STATUS_FILE, METRICS_FILE = "config.yaml", "status.json", "metrics.json"
 
 
 def config_hash(name: str, config: ExperimentConfig | dict[str, Any]) -> str:
@@ -175,7 +180,7 @@ _SESSION: contextvars.ContextVar[_Session | None] = contextvars.ContextVar(
     "neuromorph_run_session", default=None)
 
 
-class RunDir:
+class RunDir(ResultStore):
     """Owns ``out/``: config, status, per-seed results, metrics, plots and the model."""
 
     def __init__(self, out: str | Path, name: str, config: ExperimentConfig,
@@ -271,39 +276,6 @@ class RunDir:
     def write_text(self, name: str, text: str) -> Path:
         return atomic_write_text(self.path / name, text)
 
-    # -- per-seed results: written as each seed finishes, read back on --resume --------------
-
-    def _seed_path(self, seed: int) -> Path:
-        return self.path / SEEDS_DIR / f"seed-{int(seed)}.pt"
-
-    def save_seed(self, seed: int, result: dict[str, Any]) -> Path:
-        """Store one finished seed's results (tensors, numbers, strings, lists, dicts: what
-        ``torch.load(weights_only=True)`` reads back) and record it in ``status.json``."""
-        path = self._seed_path(seed)
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        torch.save(dict(result), tmp)
-        os.replace(tmp, path)
-        self.set_status("running")
-        return path
-
-    def load_seed(self, seed: int) -> dict[str, Any] | None:
-        """The saved results of ``seed`` (``None`` when it has not finished)."""
-        path = self._seed_path(seed)
-        if not path.is_file():
-            return None
-        try:
-            return dict(torch.load(path, map_location="cpu", weights_only=True))
-        except Exception as err:  # noqa: BLE001 - any unpickling failure is a corrupt file
-            raise CheckpointError(f"{path} is corrupt ({one_line(err)}); delete it to rerun "
-                                  f"seed {seed}, or pass --overwrite") from None
-
-    def finished_seeds(self) -> list[int]:
-        folder = self.path / SEEDS_DIR
-        if not folder.is_dir():
-            return []
-        return sorted(int(p.stem.split("-", 1)[1]) for p in folder.glob("seed-*.pt"))
-
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
@@ -336,11 +308,12 @@ def managed_run(out: Path, name: str, config: ExperimentConfig, mode: str) -> It
                     raise RunDirError(f"experiment {name!r} wrote no RunDir into {out}")
                 session.rundir.finish()
             except KeyboardInterrupt:
-                done = session.rundir.finished_seeds() if session.rundir else []
+                done = session.rundir.finished_results() if session.rundir else []
                 if session.rundir is not None:
                     session.rundir.set_status("interrupted")
+                noun = "seed" if all(SEED_KEY.fullmatch(k) for k in done) else "result"
                 raise RunInterruptedError(
-                    f"{len(done)} finished seed(s) kept in {out}; continue with: "
+                    f"{len(done)} finished {noun}(s) kept in {out}; continue with: "
                     f"neuromorph run {name} --out {out} --resume") from None
             except RunInterruptedError:
                 raise
@@ -353,4 +326,4 @@ def managed_run(out: Path, name: str, config: ExperimentConfig, mode: str) -> It
 
 
 __all__ = ["MODES", "RunDir", "atomic_write_text", "check_out_dir", "config_hash",
-           "default_out_dir", "managed_run", "read_saved", "read_status"]
+           "default_out_dir", "managed_run", "read_saved", "read_status", "seed_key"]
