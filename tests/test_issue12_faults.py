@@ -174,3 +174,21 @@ def test_readme_links_to_a_file_outside_the_repository():
             if not path.is_relative_to(root) or not path.exists():
                 bad.append(f"{doc.name}: {target}")
     assert not bad, bad
+
+
+def test_readme_python_snippets_train_nothing():
+    """The README's API tour, run as written, measures the cavity and takes optimiser steps."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    tour = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "PhyLL(" in b]
+    assert tour, "the README has no PhyLL snippet"
+    namespace: dict = {"__name__": "__snippet__"}
+    exec(compile(tour[0], "README.md[PhyLL tour]", "exec"), namespace)
+    rule, opt, cavity = namespace["rule"], namespace["opt"], namespace["cavity"]
+    assert cavity.queries > 0
+    assert len(rule.layer_losses) == len(rule.layers)
+    assert all(math.isfinite(v) for v in rule.layer_losses)
+    steps = [int(s["step"]) for s in opt.state.values()]  # Adam's per-parameter step count
+    assert steps and min(steps) == rule.inner_steps  # every layer took its inner steps
