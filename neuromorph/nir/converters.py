@@ -83,23 +83,8 @@ def apply_overrides(spec: specs.Spec, overrides: dict[str, Any]) -> specs.Spec:
 
 def neuron_from_spec(cls: type[NeuronBase], spec: specs.NeuronSpec, dt: float,
                      **kwargs: Any) -> NeuronBase:
-    """``cls.from_spec(spec, dt=dt)`` for any spec shape.
-
-    ``from_spec`` hands a per-neuron tuple to the constructor as a flat vector, which broadcasts
-    only over a 1-d shape; for an n-d shape the layer is built with each tuple's minimum (so the
-    construction checks see the extreme value) and the values are then copied in, laid out over
-    ``spec.shape`` (the attribute names are the spec's parameter names, as ``.spec`` reads them).
-    """
-    multi = [n for n, _ in spec.params if isinstance(getattr(spec, n), tuple)]
-    if spec.shape is None or len(spec.shape) < 2 or not multi:
-        return cls.from_spec(spec, dt=dt, **kwargs)
-    layer = cls.from_spec(spec.replace(**{n: min(getattr(spec, n)) for n in multi}), dt=dt,
-                          **kwargs)
-    with torch.no_grad():
-        for n in multi:
-            target = getattr(layer, n)
-            target.copy_(torch.tensor(getattr(spec, n), dtype=target.dtype).reshape(spec.shape))
-    return layer
+    """``cls.from_spec(spec, dt=dt)`` (per-neuron tuples are laid out over ``spec.shape``)."""
+    return cls.from_spec(spec, dt=dt, **kwargs)
 
 
 def _learn_flags(cls: type, node: Any) -> dict[str, bool]:

@@ -73,7 +73,7 @@ def _read_param(arr: np.ndarray, name: str, layout: Shape | None, shared: bool) 
     """A NIR array as a spec parameter: one float if ``shared``, else values over ``layout``."""
     try:
         if shared:
-            return float(shrink(arr, ()))
+            return shrink(arr, ())  # float32 stays float32: the spec reads its shortest decimal
         return shrink(arr, layout) if layout is not None and arr.ndim else arr
     except ValueError as err:
         raise ValueError(f"field {name!r}: {err}") from None

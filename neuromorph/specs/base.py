@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+import numpy as np
+
 from neuromorph.specs.options import SpikeOptions
 
 Param = float | tuple[float, ...]
@@ -38,6 +40,11 @@ def register(cls: type[Spec]) -> type[Spec]:
 def _floats(value: Any) -> list[float]:
     if hasattr(value, "detach"):  # torch tensor (no torch import needed here)
         value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray | np.generic) and value.dtype == np.float32:
+        # float32 values as their shortest decimal (0.01, not 0.009999999776), so a spec read
+        # back from float32 storage (a layer's buffers, a NIR file) equals the one written
+        return [float(np.format_float_positional(v, unique=True, trim="-"))
+                for v in np.ravel(value)]
     if hasattr(value, "tolist"):  # numpy array / scalar
         value = value.tolist()
     if isinstance(value, (int, float)):
@@ -53,8 +60,9 @@ def _floats(value: Any) -> list[float]:
 def as_param(value: Any, name: str, *, positive: bool = False, size: int | None = None) -> Param:
     """``value`` as a :data:`Param`: a float, or a tuple of ``size`` floats (one per neuron).
 
-    A one-element array becomes a float. Raises one ``ValueError`` naming ``name`` for a
-    non-finite or (``positive=True``) non-positive value, or a tuple of the wrong length.
+    A one-element array, or one whose values are all equal, becomes a float. Raises one
+    ``ValueError`` naming ``name`` for a non-finite or (``positive=True``) non-positive value,
+    or a tuple of the wrong length.
     """
     try:
         vals = _floats(value)
@@ -66,7 +74,7 @@ def as_param(value: Any, name: str, *, positive: bool = False, size: int | None 
         raise ValueError(f"{name} must be finite, got {value!r}")
     if positive and not all(v > 0 for v in vals):
         raise ValueError(f"{name} must be positive (SI units), got {value!r}")
-    if len(vals) == 1:
+    if len(set(vals)) == 1:
         return vals[0]
     if size is not None and len(vals) != size:
         raise ValueError(f"{name} has {len(vals)} values but the population has {size} neurons")

@@ -141,11 +141,11 @@ def test_node_spec_node_gives_the_same_arrays(name: str) -> None:
 
 
 def test_peer_neuron_reads_with_nir_meaning() -> None:
-    f32 = lambda *v: tuple(float(x) for x in np.float32(v))  # noqa: E731
+    # float32 arrays read as their shortest decimals; values shared by all neurons as one float
     spec, _ = node_to_spec(_peer_nodes()["cubalif"])
-    assert spec == S.CubaLIF(shape=(3,), tau_syn=f32(5e-3, 5e-3, 6e-3),
-                             tau_mem=f32(0.01, 0.02, 0.03), r=(1.0,) * 3, v_leak=(0.0,) * 3,
-                             v_threshold=(1.0,) * 3, w_in=(1.0, 2.0, 3.0),
+    assert spec == S.CubaLIF(shape=(3,), tau_syn=(5e-3, 5e-3, 6e-3),
+                             tau_mem=(0.01, 0.02, 0.03), r=1.0, v_leak=0.0,
+                             v_threshold=1.0, w_in=(1.0, 2.0, 3.0),
                              options=S.SpikeOptions(reset="zero", v_reset=-0.5))
     th, _ = node_to_spec(_peer_nodes()["threshold"])
     assert th.options == S.SpikeOptions()
@@ -161,7 +161,7 @@ def test_older_files_flat_metadata_still_reads() -> None:
                              "scale": 2.0, "shape_tau": "scalar", "shape_r": "scalar",
                              "shape_v_leak": "scalar", "shape_v_threshold": "scalar"})
     spec, _ = node_to_spec(node)
-    assert spec == S.LIF(tau=float(np.float32(0.02)), r=5.0, method="exact",
+    assert spec == S.LIF(tau=0.02, r=5.0, method="exact",  # float32 read as its shortest decimal
                          options=S.SpikeOptions(reset="subtract", reset_delay=True,
                                                 surrogate="arctan", scale=2.0))
     thr = nir.Threshold(threshold=np.full(4, 0.5), metadata={"shape_threshold": "scalar",

@@ -206,7 +206,11 @@ class NeuronBase(nn.Module):
         if getattr(spec, "refractory", 0.0) > 0.0:
             raise ValueError(f"{cls.__name__} has no refractory period (spec asks "
                              f"{spec.refractory} s); run the spec in the event engine instead")
-        values: dict[str, Any] = {name: getattr(spec, name) for name, _ in spec.params}
+        values: dict[str, Any] = {}
+        for name, _ in spec.params:  # per-neuron tuples are laid out over the spec's shape
+            v = getattr(spec, name)
+            values[name] = (torch.tensor(v, dtype=torch.float64).reshape(spec.shape)
+                            if isinstance(v, tuple) and spec.shape is not None else v)
         if spec.spiking:
             values["options"] = spec.options
         if "method" in spec.__dataclass_fields__:
