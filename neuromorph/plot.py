@@ -101,18 +101,89 @@ def learning_curves(curves: Mapping[str, ArrayLike], x: ArrayLike | Mapping[str,
             ax.fill_between(xs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
                             linewidth=0)
     for k, (name, value) in enumerate((baselines or {}).items()):
-        vals = np.atleast_1d(np.asarray(value, dtype=float)) * scale
-        color = f"C{(len(curves) + k) % 10}"
-        ax.axhline(vals.mean(), color=color, ls=_STYLES[(k + 1) % len(_STYLES)], lw=1.2,
-                   label=f"{name} (baseline)", zorder=2)
-        if vals.size > 1:
-            std = vals.std(ddof=1)
-            ax.axhspan(vals.mean() - std, vals.mean() + std, color=color, alpha=0.12)
+        reference_line(ax, value, f"{name} (baseline)", scale=scale,
+                       color=f"C{(len(curves) + k) % 10}", style=_STYLES[(k + 1) % len(_STYLES)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return ax.figure
+
+
+def reference_line(ax: Axes, value: float | ArrayLike, label: str, *, scale: float = 1.0,
+                   color: str = "0.3", style: str = "--", vertical: bool = False) -> None:
+    """A reference drawn across ``ax`` (a baseline, a peer's or a published number): a line
+    at the mean of ``value`` (one value, or one per seed) times ``scale``, with its ±1 std band
+    (``ddof = 1``) when there are several, and ``label`` in the legend. ``vertical=True``
+    draws it at an x value instead of a y value."""
+    vals = np.atleast_1d(np.asarray(value, dtype=float)) * scale
+    line, span = (ax.axvline, ax.axvspan) if vertical else (ax.axhline, ax.axhspan)
+    line(vals.mean(), color=color, ls=style, lw=1.2, label=label, zorder=2)
+    if vals.size > 1:
+        std = vals.std(ddof=1)
+        span(vals.mean() - std, vals.mean() + std, color=color, alpha=0.12, lw=0)
+
+
+def seed_bars(values: Mapping[str, ArrayLike], *,
+              references: Mapping[str, float | ArrayLike] | None = None,
+              ylabel: str = "test accuracy (%)", percent: bool = True, title: str = "",
+              ax: Axes | None = None) -> Figure:
+    """Final results over seeds: one bar per method at the mean, a ±1 std error bar
+    (``ddof = 1``; none for one seed), every seed's value as a dot and the mean printed on the
+    bar. ``references`` (e.g. backprop on the same network) are horizontal lines across the
+    chart with their std band (:func:`reference_line`), in the legend."""
+    scale = 100.0 if percent else 1.0
+    ax = _axes(ax, (1.2 * len(values) + 3.0, 3.8))
+    for k, (name, value) in enumerate(values.items()):
+        vals = np.atleast_1d(np.asarray(value, dtype=float)) * scale
+        std = vals.std(ddof=1) if vals.size > 1 else 0.0
+        ax.bar(k, vals.mean(), 0.6, yerr=std if vals.size > 1 else None, capsize=5,
+               color=f"C{k % 10}", alpha=0.55, edgecolor=f"C{k % 10}",
+               label=f"{name} ({_seeds(vals.size)})")
+        ax.plot(np.full(vals.size, k) + np.linspace(-0.12, 0.12, vals.size), vals, "k.",
+                ms=5, zorder=4)
+        ax.text(k, vals.mean() + std, f"{vals.mean():.1f}", ha="center", va="bottom",
+                fontsize=8)
+    for k, (name, value) in enumerate((references or {}).items()):
+        reference_line(ax, value, f"{name} (reference)", scale=scale,
+                       color=f"C{(len(values) + k) % 10}", style=_STYLES[(k + 1) % len(_STYLES)])
+    ax.set_xticks(range(len(values)), list(values))
+    ax.set_ylabel(ylabel)
+    if percent:
+        ax.set_ylim(0, 105)
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax.figure
+
+
+def heatmap(values: ArrayLike, row_labels: Sequence[str], col_labels: Sequence[str], *,
+            label: str, cell_text: Sequence[Sequence[str]] | None = None, cmap: str = "viridis",
+            vmin: float | None = None, vmax: float | None = None, xlabel: str = "",
+            ylabel: str = "", title: str = "", ax: Axes | None = None) -> Figure:
+    """A ``[rows, cols]`` grid of values in colour with a colorbar labelled ``label`` (name and
+    unit); NaN cells are grey (no value: refused, missing). ``cell_text[i][j]`` is written in
+    the cell (white on coloured cells, black on grey)."""
+    grid = np.asarray(values, dtype=float)
+    if grid.shape != (len(row_labels), len(col_labels)):
+        raise ValueError(f"values have shape {grid.shape} but the labels give "
+                         f"{(len(row_labels), len(col_labels))}; pass one label per row and "
+                         "column")
+    ax = _axes(ax, (0.9 * len(col_labels) + 3.0, 0.42 * len(row_labels) + 1.6))
+    ax.set_facecolor("0.85")
+    image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax)
+    ax.figure.colorbar(image, ax=ax, label=label, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(col_labels)), col_labels, rotation=30 if len(col_labels) > 4 else 0,
+                  ha="right" if len(col_labels) > 4 else "center")
+    ax.set_yticks(range(len(row_labels)), row_labels)
+    for i in range(grid.shape[0] if cell_text is not None else 0):
+        for j in range(grid.shape[1]):
+            ax.text(j, i, cell_text[i][j], ha="center", va="center", fontsize=7,
+                    color="black" if np.isnan(grid[i, j]) else "white")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     return ax.figure
 
 
@@ -210,5 +281,5 @@ def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, classes: Sequence[str
     return ax.figure
 
 
-__all__ = ["confusion_matrix", "histograms", "learning_curves", "raster", "save",
-           "weight_histogram", "weight_images"]
+__all__ = ["confusion_matrix", "heatmap", "histograms", "learning_curves", "raster",
+           "reference_line", "save", "seed_bars", "weight_histogram", "weight_images"]

@@ -10,6 +10,7 @@ import matplotlib.image as mpimg  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.container import BarContainer  # noqa: E402
 from sklearn.metrics import confusion_matrix as sk_confusion  # noqa: E402
 
 from neuromorph import plot  # noqa: E402
@@ -149,3 +150,43 @@ def test_weight_images_tile_every_row_with_a_colorbar(tmp_path):
     _png(fig, tmp_path, "tiles")
     with pytest.raises(ValueError, match=r"must be \[n, 4\] .* got \(5, 6\)"):
         plot.weight_images(w, (2, 2))
+
+
+def test_seed_bars_draw_mean_sample_std_every_seed_and_the_reference(tmp_path):
+    ff, cff, bp = [0.80, 0.84, 0.86], [0.88, 0.90, 0.91], [0.95, 0.96, 0.97]
+    fig = plot.seed_bars({"ff": ff, "cff": cff}, references={"bp": bp})
+    ax = fig.axes[0]
+    heights = [bar.get_height() for bar in ax.patches if bar.get_width() == pytest.approx(0.6)]
+    np.testing.assert_allclose(heights, [100 * np.mean(ff), 100 * np.mean(cff)])
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    caps = bars[0].errorbar.lines[1]  # the ff bar's error-bar caps: mean ± std
+    lows_highs = sorted(float(c.get_ydata()[0]) for c in caps)
+    std = 100 * np.std(ff, ddof=1)
+    assert lows_highs == pytest.approx([100 * np.mean(ff) - std, 100 * np.mean(ff) + std])
+    dots = [line for line in ax.lines if line.get_marker() == "."]
+    np.testing.assert_allclose(np.concatenate([d.get_ydata() for d in dots]),
+                               100 * np.array(ff + cff))
+    ref = [line for line in ax.lines if line.get_label() == "bp (reference)"][0]
+    assert ref.get_ydata()[0] == pytest.approx(96.0)
+    band = [p for p in ax.patches if p.get_width() != pytest.approx(0.6)]
+    assert band and band[0].get_extents().height > 0  # bp's std band
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["bp (reference)", "ff (mean ± std, 3 seeds)", "cff (mean ± std, 3 seeds)"]
+    assert ax.get_ylabel() == "test accuracy (%)"
+    _png(fig, tmp_path, "bars")
+
+
+def test_heatmap_has_a_labelled_colorbar_and_grey_missing_cells(tmp_path):
+    values = np.array([[0.5, np.nan], [0.25, 1.0]])
+    fig = plot.heatmap(values, ["r0", "r1"], ["c0", "c1"], label="accuracy (%)",
+                       cell_text=[["50", "refused"], ["25", "100"]])
+    ax, bar = fig.axes
+    assert bar.get_ylabel() == "accuracy (%)"
+    shown = ax.images[0].get_array()
+    assert shown.mask[0, 1] and not shown.mask[1, 0] and shown[1, 1] == 1.0
+    texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t for t in ax.texts}
+    assert texts[(1, 0)].get_text() == "refused" and texts[(1, 0)].get_color() == "black"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["r0", "r1"]
+    with pytest.raises(ValueError, match="one label per row and column"):
+        plot.heatmap(values, ["r0"], ["c0", "c1"], label="x")
+    _png(fig, tmp_path, "heatmap")
