@@ -35,7 +35,9 @@ _STATE = {LIF: LIFState, IF: IFState}
 
 
 def _is_identity(gain: Tensor, bias: Tensor) -> bool:
-    return bool((gain == 1).all()) and bool((bias == 0).all())
+    """``gain == 1`` and ``bias == 0`` everywhere; on CUDA assumed not (checking would sync the
+    device on every forward, and the fused kernel applies the affine map either way)."""
+    return gain.device.type == "cpu" and bool((gain == 1).all()) and bool((bias == 0).all())
 
 
 def _unpack(result: Tensor | tuple) -> tuple[Tensor, object]:
@@ -99,8 +101,8 @@ class SpikingLinear(nn.Module):
         elif not _is_identity(gain, bias):
             affine = dict(gain=gain, shift=bias)
         v0 = n.state_in(None if state is None else state.v, like, "v")
-        s, v = linear_lif(x, w, b, v0, alpha, theta, backend=n.backend,
-                          recompute=self.recompute, **affine, **n.kernel_options())
+        s, v = linear_lif(x, w, b, v0, alpha, theta, n.options, backend=n.backend,
+                          recompute=self.recompute, **affine)
         return NeuronBase.output(s, None, _STATE[type(n)](v), False, return_state)
 
 

@@ -217,11 +217,6 @@ class NeuronBase(nn.Module):
             values["method"] = spec.method
         return cls(spec.shape, dt=dt, **values, **kwargs)
 
-    def kernel_options(self) -> dict[str, SpikeOptions]:
-        """``{"options": self.options}``: transitional, for callers that still splat it into a
-        kernel call (``networks.spiking_layers``); pass ``options=self.options`` instead."""
-        return {"options": self.options}
-
     # ---------------------------------------------------------------- shapes
     def _flatten(self, x: Tensor) -> tuple[Tensor, tuple[int, ...]]:
         """``[T, B, *F] -> [T, B, N]`` with checks that say what was wrong."""
