@@ -191,6 +191,8 @@ def main() -> None:
         args.impl = args.worker
         print(json.dumps(WORKERS[args.worker](args)))
         return
+    load_start = os.getloadavg()  # the machine is shared: every figure goes with its load
+    print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
     cache = tempfile.mkdtemp(prefix="nm_b2_cython_")  # cold cache: first cython repeat compiles
     results: dict[str, list[dict[str, Any]]] = {k: [] for k in args.impls}
     for r in range(args.repeats):
@@ -203,6 +205,8 @@ def main() -> None:
     summary = summarize(results)
     print(json.dumps(summary, indent=1))
     headline = headline_ratios(summary)
+    headline["load_average_start"], headline["load_average_end"] = load_start[0], \
+        os.getloadavg()[0]
     print(json.dumps(headline, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps({**headline, "args": vars(args), "raw": results,

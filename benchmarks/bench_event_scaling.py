@@ -144,7 +144,8 @@ def _spawn(impl: str, n: int, args: argparse.Namespace, cache: str) -> dict[str,
         raise RuntimeError(f"{impl} n={n} failed:\n{res.stderr[-3000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
     d = args.duration
-    out.update(n=n, impl=impl, s_per_bio_s=out["run"] / d, events_per_bio_s=out["events"] / d,
+    out.update(n=n, impl=impl, load_average=os.getloadavg()[0], s_per_bio_s=out["run"] / d,
+               events_per_bio_s=out["events"] / d,
                events_per_wall_s=out["events"] / out["run"], rate_hz=out["spikes"] / n / d)
     return out
 
@@ -188,7 +189,7 @@ def main() -> None:
             print(f"{impl:14s} N={n:7d} rate={r['rate_hz']:.2f} Hz  "
                   f"{r['s_per_bio_s']:.3f} s/bio-s  {r['events_per_wall_s'] / 1e6:.1f} M events/s "
                   f" peak +{r['peak_mb']:.0f} MiB  {r['bytes_per_synapse']:.1f} B/synapse resident"
-                  f"  setup {r['setup']:.2f} s", flush=True)
+                  f"  setup {r['setup']:.2f} s  (load {r['load_average']:.2f})", flush=True)
         if len(impls) == 2:
             ours, peer = rows[-2], rows[-1]
             print(f"  N={n}: ratio_run_vs_brian2_cython = {ours['run'] / peer['run']:.3f}; "

@@ -20,6 +20,7 @@ class FusedPropagation:
 
     def __init__(self, projections: list[Projection]) -> None:
         first = projections[0]
+        first.ops.require("row_layouts", "fused static propagation")
         self.projections = projections
         self.source_group, self.flat, self.D = first.source_group, first.flat, first.D
         self.slot_size = first.slot_size
@@ -65,7 +66,7 @@ def fuse_static(projections: list[Projection]) -> tuple[list[FusedPropagation], 
     groups: dict[tuple[int, int, int], list[Projection]] = {}
     rest: list[Projection] = []
     for p in projections:
-        if p.ops.name != "numpy" or p.plasticity is not None or p.spike_delay:
+        if not p.ops.row_layouts or p.plasticity is not None or p.spike_delay:
             rest.append(p)
             continue
         key = (id(p.source_group), id(p.target_group), p.ring_size)

@@ -93,24 +93,15 @@ class PoissonGroup(SpikeSource):
 
     def _load_chunk(self, flat: Tensor) -> None:
         self.flat = flat
-        if self.ops.name == "numpy":  # all spikes of the chunk at once, sliced per step
-            f = flat.numpy()
-            self._idx = f % self.n
-            self._ptr = np.searchsorted(f // self.n, np.arange(self.chunk + 1))
-        else:
-            self.buf.zero_()
-            self.buf.view(-1)[flat] = True
+        self._table = self.ops.chunk_schedule(flat, self.n, self.chunk, self.buf)
 
     def threshold(self, step: int) -> None:
         k = step - self._start if self._start is not None else -1
         if not 0 <= k < self.chunk:
             self._load_chunk(self._draw())
             self._start, k = step, 0
-        if self.ops.name == "numpy":
-            self.spikes = self._idx[self._ptr[k]: self._ptr[k + 1]]
-        else:
-            self.mask = self.buf[k]
-            self.spikes = self.mask
+        self.spikes = self._table.at(k)
+        self.mask = self.ops.mask_of(self.spikes, self.mask)
 
     def state_dict(self) -> dict[str, Any]:
         started = self._start is not None
@@ -155,24 +146,11 @@ class SpikeGeneratorGroup(SpikeSource):
             raise ValueError(f"neuron {int(idx[k])} has two spikes in step {int(steps[k])} "
                              f"(dt = {net.dt} s); use a smaller dt or remove one")
         self.last_step = int(steps[-1]) if steps.numel() else -1
-        self.ptr = np.searchsorted(steps.numpy(), np.arange(self.last_step + 2), side="left")
         self.mask = torch.zeros(self.n, dtype=torch.bool, device=net.device)
-        self.step_idx = idx.numpy() if self.ops.name == "numpy" else idx.to(net.device)
-        self._empty = np.zeros(0, dtype=np.int64)
+        self._table = self.ops.list_schedule(steps, idx, self.mask)
 
     def threshold(self, step: int) -> None:
-        if self.ops.name == "numpy":
-            if step > self.last_step:
-                self.spikes = self._empty
-                return
-            self.spikes = self.step_idx[self.ptr[step]: self.ptr[step + 1]]
-            return
-        self.mask.zero_()
-        if step <= self.last_step:
-            a, b = int(self.ptr[step]), int(self.ptr[step + 1])
-            if b > a:
-                self.mask.index_fill_(0, self.step_idx[a:b], True)
-        self.spikes = self.mask
+        self.spikes = self._table.at(step)
 
 
 class CurrentInput:

@@ -56,7 +56,7 @@ def supported(net: Network) -> bool:
     from neuromorph.sim.monitors import SpikeMonitor
     from neuromorph.sim.projections import Projection
 
-    if net.ops.name != "numpy":
+    if not net.ops.compiled_loop:
         return False
     for o in net.objects:
         if type(o) is LIFGroup and np.isscalar(getattr(o, "_theta", o.v_threshold)) and \
@@ -102,6 +102,7 @@ class NativeLoop:
         from neuromorph.sim.monitors import SpikeMonitor
         from neuromorph.sim.projections import Projection
 
+        net.ops.require("compiled_loop", "the compiled event loop")
         self.net = net
         self.groups = [o for o in net.objects if type(o) is LIFGroup]
         projections = [o for o in net.objects if type(o) is Projection]

@@ -47,45 +47,18 @@ class SpikeMonitor:
     def _build(self, net: Network) -> None:
         self.ops, self.dt = net.ops, net.dt
         self.whole = self.start == 0 and self.stop == self.group.n
-        if self.ops.name == "numpy":
-            self._pend_i: list[np.ndarray] = []
-            self._pend_s: list[int] = []
-        else:
-            self.chunk = max(1, min(1024, (1 << 26) // self.group.n))
-            self.buf = torch.zeros(self.chunk, self.group.n, dtype=torch.bool, device=net.device)
-            self.k, self.first = 0, 0
+        self.pending = self.ops.spike_recorder(self.group.n, net.device)
 
     def record(self, step: int) -> None:
-        if self.ops.name == "numpy":
-            idx = self.group.spikes
-            if idx.size:
-                self._pend_i.append(idx)
-                self._pend_s.append(step)
-                if len(self._pend_s) >= 4096:
-                    self.flush()
-            return
-        if self.k == 0:
-            self.first = step
-        self.buf[self.k].copy_(self.group.spikes)
-        self.k += 1
-        if self.k == self.chunk:
+        if self.pending.record(step, self.group.spikes):
             self.flush()
 
     def flush(self) -> None:
         """Move pending spikes to the host arrays."""
-        if self.ops.name == "numpy":
-            if not self._pend_s:
-                return
-            sizes = [a.size for a in self._pend_i]
-            i = np.concatenate(self._pend_i)
-            s = np.repeat(np.asarray(self._pend_s, dtype=np.int64), sizes)
-            self._pend_i, self._pend_s = [], []
-        else:
-            if self.k == 0:
-                return
-            rows, i = self.buf[: self.k].nonzero(as_tuple=True)
-            s, i = (rows + self.first).cpu().numpy(), i.cpu().numpy()
-            self.k = 0
+        drained = self.pending.drain() if hasattr(self, "pending") else None
+        if drained is None:
+            return
+        i, s = drained
         if not self.whole:
             keep = (i >= self.start) & (i < self.stop)
             i, s = i[keep] - self.start, s[keep]
@@ -163,7 +136,7 @@ class StateMonitor:
         self.ops, self.dt = net.ops, net.dt
         src = self.source
         if isinstance(src, Projection):
-            rows = [src.np_w if self.ops.name == "numpy" else src.w_full for _ in self.variables]
+            rows = [self.ops.view(src.w_full) for _ in self.variables]
         else:
             group = resolve(src)[0]
             rows = [self.ops.view(group.get(v)) for v in self.variables]
@@ -173,8 +146,7 @@ class StateMonitor:
         self.buf = torch.empty(len(self.variables), self.chunk, n_rec, dtype=net.dtype,
                                device=net.device)
         self._buf = self.ops.view(self.buf)
-        self.idx = self._idx if self.ops.name == "numpy" else \
-            torch.as_tensor(self._idx, device=net.device)
+        self.idx = self.ops.index_array(self._idx, net.device)
         self.k, self.first = 0, 0
 
     def record(self, step: int) -> None:
@@ -182,12 +154,8 @@ class StateMonitor:
             return
         if self.k == 0:
             self.first = step
-        xp = self.ops.xp
         for j, row in enumerate(self.rows):
-            if xp is np:
-                np.take(row, self.idx, out=self._buf[j, self.k])
-            else:
-                torch.index_select(row, 0, self.idx, out=self._buf[j, self.k])
+            self.ops.take(row, self.idx, self._buf[j, self.k])
         self.k += 1
         if self.k == self.chunk:
             self.flush()
@@ -250,12 +218,8 @@ class PopulationRateMonitor:
     def record(self, step: int) -> None:
         if self.k == 0:
             self.first = step
-        sp = self.group.spikes
-        if self.ops.name == "numpy":
-            self._buf[self.k] = sp.size if self.whole else \
-                np.count_nonzero((sp >= self.start) & (sp < self.stop))
-        else:
-            self.buf[self.k] = sp[self.start: self.stop].sum()
+        self._buf[self.k] = self.ops.count_in(self.group.spikes, self.start, self.stop,
+                                             self.whole)
         self.k += 1
         if self.k == self.chunk:
             self.flush()

@@ -168,9 +168,11 @@ class STDPState:
         self.dec_post = exact_decay(rule.tau_post, net.dt, name="tau_post")
         self.mult = rule.bounds == "multiplicative"
         self.nearest = rule.pairing == "nearest"
-        self.numpy = self.ops.name == "numpy"
-        syn = EventSynapses(proj, torch.device("cpu") if self.numpy else net.device)
-        if self.numpy:
+        # numpy row-layout pathways (lazily decaying traces) where the backend has them; they
+        # propagate the arriving spikes themselves, in the same pass as the pre update
+        self.row_layouts = self.owns_propagation = self.ops.row_layouts
+        syn = EventSynapses(proj, torch.device("cpu") if self.row_layouts else net.device)
+        if self.row_layouts:
             pad = np.zeros(1, dtype=np.int64)
             self.pre_path = STDPPathway(proj.rows, np.concatenate([syn.target.numpy(), pad]))
             cols = RowIndex(syn.col_indptr.numpy(), syn.col_syn.numpy())
@@ -191,7 +193,7 @@ class STDPState:
 
     def decay(self) -> None:
         """Advance both traces by one step (start of the synapses slot)."""
-        if not self.numpy:
+        if not self.row_layouts:
             self.pre_s.mul_(self.dec_pre)
             self.post_s.mul_(self.dec_post)
             return
@@ -208,11 +210,13 @@ class STDPState:
         else:
             self.ops.add_at(stored, spikes, amount)
 
-    def pre_numpy(self, spikes: np.ndarray, flat: np.ndarray) -> None:
-        """Numpy pre pathway in one pass: ``x_post += w``, ``Apre += a_pre``, ``w += Apost``."""
+    def propagate(self, spikes: np.ndarray, step: int) -> None:
+        """Row-layout pre pathway in one pass: ``x_post += w``, ``Apre += a_pre``,
+        ``w += Apost`` (``step``: unused; the projection has no ring buffer)."""
         if not spikes.size:
             return
         r, proj, path = self.rule, self.proj, self.pre_path
+        flat = proj.flat
         rows, w_all = proj.rows, proj.np_w
         if rows.padded:
             syn, addr, who = rows.ell[spikes], proj.prop.ell_address[spikes], \
@@ -250,7 +254,7 @@ class STDPState:
         """``Apost += a_post; w = bound(w + Apre)`` for the synapses onto the spiking targets
         (``step``: the current step, unused by this rule)."""
         r, proj = self.rule, self.proj
-        if self.numpy:
+        if self.row_layouts:
             if not spikes.size:
                 return
             self._bump(self._post, spikes, r.a_post / self.g_post)

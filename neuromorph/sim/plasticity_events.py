@@ -44,7 +44,6 @@ from neuromorph.sim.plasticity import (
     PAIRINGS,
     EventSynapses,
     EventSynapsesNumpy,
-    spike_indices,
 )
 
 if TYPE_CHECKING:
@@ -168,18 +167,18 @@ class _EventRuleState:
     """Per-neuron traces that decay once per step, the synapse index, the numpy pre pathway."""
 
     def __init__(self, proj: Projection, net: Network, taus: dict[str, tuple[str, float]]) -> None:
-        self.proj, self.net = proj, net
-        self.numpy = net.ops.name == "numpy"
-        dev = torch.device("cpu") if self.numpy else net.device
+        self.proj, self.net, self.ops = proj, net, net.ops
+        self.owns_propagation = False  # the projection propagates, then calls on_pre
+        host = self.ops.row_layouts  # the synapse index as host numpy arrays
+        dev = torch.device("cpu") if host else net.device
         self.syn: EventSynapses | EventSynapsesNumpy = \
-            EventSynapsesNumpy(proj) if self.numpy else EventSynapses(proj, dev)
+            EventSynapsesNumpy(proj) if host else EventSynapses(proj, dev)
         sizes = {"pre": proj.source_group.n, "post": proj.target_group.n}
         self.traces = {k: torch.zeros(sizes[side], dtype=net.dtype, device=dev)
                        for k, (side, _) in taus.items()}
-        # what the rules compute on: numpy views of the traces on the numpy backend
-        self.tr: dict[str, Any] = {k: t.numpy() for k, t in self.traces.items()} \
-            if self.numpy else self.traces
-        self.w: Any = proj.w_full.numpy() if self.numpy else proj.w_full
+        # what the rules compute on: the backend's views of the traces and weights
+        self.tr: dict[str, Any] = {k: self.ops.view(t) for k, t in self.traces.items()}
+        self.w: Any = self.ops.view(proj.w_full)
         self.decays = {k: exact_decay(tau, net.dt, name=k) for k, (_, tau) in taus.items()}
 
     def decay(self) -> None:
@@ -189,9 +188,7 @@ class _EventRuleState:
     def spiking(self, spikes: Any) -> Any:
         """Indices of the spiking neurons (numpy backend: an int64 array; torch: a tensor on
         the device of the traces)."""
-        if self.numpy:
-            return np.asarray(spikes, dtype=np.int64)
-        return spike_indices(spikes).to(self.syn.row_indptr.device)
+        return self.ops.spike_indices(spikes)
 
     def bump(self, names: tuple[str, ...], idx: Any, nearest: bool) -> None:
         for k in names:
@@ -199,11 +196,6 @@ class _EventRuleState:
                 self.tr[k][idx] = 1.0
             else:
                 self.tr[k][idx] += 1.0
-
-    def pre_numpy(self, spikes: np.ndarray, flat: np.ndarray) -> None:
-        """Numpy backend: propagate the arriving spikes, then the pre update."""
-        self.proj.prop(spikes, self.proj.np_w, flat, 0)
-        self.on_pre(spikes)
 
     def on_pre(self, spikes: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -258,7 +250,7 @@ class RewardSTDPState(_EventRuleState):
         self.rule = rule
         self.mult = rule.bounds == "multiplicative"
         self.stored = torch.zeros(proj.nnz, dtype=net.dtype, device=self.traces["r"].device)
-        self._e: Any = self.stored.numpy() if self.numpy else self.stored
+        self._e: Any = self.ops.view(self.stored)
         self.gain = 1.0
         self.d_e = exact_decay(rule.tau_e, net.dt, name="tau_e")
 
@@ -276,10 +268,7 @@ class RewardSTDPState(_EventRuleState):
 
     def _add(self, syn: Any, values: Any) -> None:
         """``e[syn] += values`` (the synapses of one pathway call are distinct)."""
-        if self.numpy:
-            self._e[syn] += values
-        else:
-            self.stored.index_add_(0, syn, values)
+        self.ops.scatter_add(self._e, syn, values)
 
     def on_pre(self, spikes: Any) -> None:
         idx = self.spiking(spikes)

@@ -28,14 +28,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.sim.backend_events import Queue
 from neuromorph.sim.connectivity import Connector, FromIndices, csr_indptr, from_indices
-from neuromorph.sim.events import event_kernels
 from neuromorph.sim.events_cpu import Propagator, RowIndex
 from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.plasticity import STDP, STDPState
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
 from neuromorph.sim.propagators import delay_steps
-from neuromorph.sim.short_term import ShortTermState, TsodyksMarkram
+from neuromorph.sim.short_term import TsodyksMarkram
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -171,32 +171,12 @@ class Projection:
         """Second build stage, once the target's ring depth is known."""
         tg, ops = self.target_group, net.ops
         ring = self.ring_depth > 1
-        D = tg.ring.shape[0] if ring else 1
-        self.D = D
-        self.kernels = event_kernels(net.kernels, net.device) if ops.name == "torch" else None
-        if ops.name == "numpy":
-            self.np_w = ops.view(self.w_full)
-            addr = self.address + (self._dsteps * self.slot_size if ring else 0)
-            addr = np.concatenate([addr.numpy(), np.zeros(1, dtype=np.int64)])
-            self.flat = ops.view(tg.ring).reshape(-1) if ring else tg._top.reshape(-1)
-            self.ring_size = D * self.slot_size if ring else 0
-            self._layout = (addr, self.ring_size)  # the row layout is built on first use
-        else:
-            dev = net.device
-            self.indptr_full = self.indptr_full.to(dev)
-            small = self.slot_size < 2**31
-            self.t_targets = self.address.to(dev, torch.int32 if small else torch.int64)
-            self.t_delays = self._dsteps.to(dev, torch.int32) if ring else None
-            self.buffer = tg.ring if ring else tg.state[: tg.n_targets].view(1, -1)
+        self.D = tg.ring.shape[0] if ring else 1
+        self.kernels = None
+        ops.bind_propagation(self, net, ring)
         self.address = None  # the propagator / kernels hold their own copy
-        self.queue: list[Any] = []
-        if self.spike_delay:
-            n_src = self.source_group.n
-            if ops.name == "numpy":
-                self.queue = [np.zeros(0, dtype=np.int64)] * self.spike_delay
-            else:
-                self.queue_masks = torch.zeros(self.spike_delay, n_src, dtype=torch.bool,
-                                               device=net.device)
+        self.queue: Queue | None = ops.spike_queue(self.spike_delay, self.source_group.n,
+                                                   net.device) if self.spike_delay else None
         if self.plasticity is not None:
             self.stdp = self.plasticity.bind(self, net)
 
@@ -231,28 +211,15 @@ class Projection:
         self._layout = self._prop = self._rows = None
 
     def prepare_run(self) -> None:
-        """Refresh cached row-layout weights (static projections on the numpy backend; a
-        projection fused with others has no propagator of its own)."""
-        if self.ops.name != "numpy" or self.prop is None:
-            return
-        if self.stdp is None:
-            self.prop.freeze_weights(self.np_w)
-        else:
-            self.prop.ell_weights = None
+        """Refresh the backend's cached weights (e.g. a static row layout) before a run."""
+        self.ops.prepare_propagation(self)
 
     # ------------------------------------------------------------------ per step
     def _arrivals(self, step: int) -> Any:
         spikes = self.source_group.spikes
-        d = self.spike_delay
-        if not d:
+        if self.queue is None:
             return spikes
-        k = step % d
-        if self.ops.name == "numpy":
-            arrived, self.queue[k] = self.queue[k], spikes
-            return arrived
-        arrived = self.queue_masks[k].clone()
-        self.queue_masks[k].copy_(spikes)
-        return arrived
+        return self.queue.swap(step % self.spike_delay, spikes)
 
     def pre_pathway(self, step: int) -> None:
         """Synapses slot, pre side: propagate arriving spikes, then the STDP pre update."""
@@ -260,19 +227,12 @@ class Projection:
         if stdp is not None:
             stdp.decay()
         spikes = self._arrivals(step)
-        if isinstance(stdp, ShortTermState):
+        if stdp is not None and stdp.owns_propagation:  # rules that propagate themselves
             stdp.propagate(spikes, step)
             return
-        if stdp is not None and stdp.numpy:  # plastic projections never use a ring buffer
-            stdp.pre_numpy(spikes, self.flat)
-            return
-        if self.ops.name == "numpy":
-            self.prop(spikes, self.np_w, self.flat, (step % self.D) * self.slot_size)
-        else:
-            self.kernels.propagate(spikes, self.indptr_full, self.t_targets, self.w_full,
-                                   self.t_delays, self.buffer, step % self.buffer.shape[0])
-        if self.stdp is not None:
-            self.stdp.on_pre(spikes)
+        self.ops.propagate(self, spikes, step)
+        if stdp is not None:
+            stdp.on_pre(spikes)
 
     def post_pathway(self, step: int) -> None:
         """Synapses slot, post side (plastic projections): the STDP post update."""
@@ -281,20 +241,16 @@ class Projection:
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"w": self.w_full.clone()}
-        if self.spike_delay:
-            out["queue"] = [torch.as_tensor(q).clone() for q in self.queue] \
-                if self.ops.name == "numpy" else self.queue_masks.clone()
+        if self.queue is not None:
+            out["queue"] = self.queue.state()
         if self.stdp is not None:
             out["stdp"] = self.stdp.state_dict()
         return out
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.w_full.copy_(state["w"])
-        if self.spike_delay:
-            if self.ops.name == "numpy":
-                self.queue = [q.numpy().copy() for q in state["queue"]]
-            else:
-                self.queue_masks.copy_(state["queue"])
+        if self.queue is not None:
+            self.queue.load(state["queue"])
         if self.stdp is not None:
             self.stdp.load_state_dict(state["stdp"])
 

@@ -31,10 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
-
-from neuromorph.sim.kernels.events_reference import csr_positions
 
 if TYPE_CHECKING:
     from neuromorph.sim.network import Network
@@ -65,7 +62,7 @@ class TsodyksMarkram:
 class ShortTermState:
     """Runtime of one projection with short-term plasticity: ``u, x`` per presynaptic neuron."""
 
-    numpy = False  # propagation goes through :meth:`propagate` on every backend
+    owns_propagation = True  # it propagates ``w * u * x`` itself (:meth:`propagate`)
 
     def __init__(self, rule: TsodyksMarkram, proj: Projection, net: Network) -> None:
         self.rule, self.proj, self.ops, self.dt = rule, proj, net.ops, net.dt
@@ -101,31 +98,11 @@ class ShortTermState:
         return release
 
     def propagate(self, spikes: Any, step: int) -> None:
-        """``target += w * r`` for the synapses of the arriving spikes (numpy or torch)."""
-        proj = self.proj
-        if self.ops.name == "numpy":
-            if not spikes.size:
-                return
-            release = self._release(spikes, step)
-            rows, prop = proj.rows, proj.prop
-            if rows.padded:
-                addr = prop.ell_address[spikes]
-                w = proj.np_w[rows.ell[spikes]] * release[:, None]
-            else:
-                syn = rows.synapses(spikes)
-                addr = prop.address[syn]
-                lens = np.diff(rows.indptr)[spikes]
-                w = proj.np_w[syn] * np.repeat(release, lens)
-            np.add.at(proj.flat, addr.ravel(), w.ravel())
+        """``target += w * r`` for the synapses of the arriving spikes (any backend)."""
+        idx = self.ops.spike_indices(spikes)
+        if not len(idx):
             return
-        idx = spikes.nonzero().flatten()
-        if not idx.numel():
-            return
-        release = self._release(idx, step).to(proj.w_full.dtype)
-        pos = csr_positions(proj.indptr_full, idx)
-        lens = proj.indptr_full[idx + 1] - proj.indptr_full[idx]
-        w = proj.w_full[pos] * torch.repeat_interleave(release, lens, output_size=pos.numel())
-        proj.buffer[0].index_add_(0, proj.t_targets[pos].long(), w)
+        self.ops.propagate_scaled(self.proj, idx, self._release(idx, step))
 
     def decay(self) -> None:
         """Nothing per step: ``u, x`` relax lazily, at the next spike."""
