@@ -2,10 +2,12 @@
 
 ``MODEL`` is a run folder (or its ``model.json`` / ``model.pt``): the network is rebuilt from the
 spec in ``model.json`` and its state in ``model.pt`` (:mod:`neuromorph.models`), with no
-experiment code imported. A torch-saved module (``torch.save(net, "net.pt")``) is accepted too;
-a pickled module can run code when loaded, so it is refused unless ``--trust-pickle`` says the
-user wrote it. Nothing here imports ``torch`` or ``nir`` until a command runs (``neuromorph
---help`` stays fast).
+experiment code imported. An event-engine network's folder (a spec graph + weights) is written
+straight through :func:`neuromorph.nir.spec_nodes.graph_to_nir` (no module is built); a model
+of physical systems has no NIR form and is refused, naming :func:`neuromorph.models.load_model`.
+A torch-saved module (``torch.save(net, "net.pt")``) is accepted too; a pickled module can run
+code when loaded, so it is refused unless ``--trust-pickle`` says the user wrote it. Nothing
+here imports ``torch`` or ``nir`` until a command runs (``neuromorph --help`` stays fast).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,22 +55,56 @@ def _first_line(err: BaseException) -> str:
     return text[0][:160] if text else type(err).__name__
 
 
-def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module:
+@dataclass(frozen=True)
+class SavedGraph:
+    """A saved event-engine network as NIR takes it: spec graph + weights (numpy)."""
+
+    graph: Any
+    weights: dict[str, dict[str, Any]]
+
+
+def _physical_kinds(spec: Any) -> list[str]:
+    """Kinds of the physical-system specs inside ``spec`` (none: ``[]``)."""
+    from neuromorph import specs
+
+    if isinstance(spec, specs.PhysicalNetwork | specs.PhysicalLayer | specs.System):
+        return [spec.kind]
+    inner = (spec.layers if isinstance(spec, specs.Sequential)
+             else spec.nodes.values() if isinstance(spec, specs.Graph) else ())
+    return [k for s in inner for k in _physical_kinds(s)]
+
+
+def _load_saved(spec_file: Path) -> nn.Module | SavedGraph:
+    from neuromorph.models import ModelFileError as SpecFileError
+    from neuromorph.models import is_engine_graph, read_engine_graph, read_spec
+    from neuromorph.models import load_model as load_saved
+
+    try:
+        spec, _, _ = read_spec(spec_file)
+        if is_engine_graph(spec):
+            graph, weights, _, _ = read_engine_graph(spec_file)
+            return SavedGraph(graph, weights)
+        physical = _physical_kinds(spec)
+        if physical:
+            raise ModelLoadError(
+                f"{spec_file} holds a {physical[0]} (physical systems), which NIR (a format "
+                "for spiking and neuromorphic graphs) cannot describe; reload it in "
+                f"Python with neuromorph.models.load_model({str(spec_file.parent)!r})")
+        return load_saved(spec_file)[0]
+    except SpecFileError as err:
+        raise ModelLoadError(str(err)) from None
+
+
+def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module | SavedGraph:
     """The network stored at ``path`` (see the module docstring for the accepted forms)."""
     from torch import nn
-
-    from neuromorph.models import ModelFileError as SpecFileError
-    from neuromorph.models import load_model as load_saved
 
     path = Path(path)
     if not path.exists():
         raise ModelLoadError(f"model {str(path)!r} does not exist")
     spec_file = path / "model.json" if path.is_dir() else path.with_suffix(".json")
     if spec_file.is_file():
-        try:
-            return load_saved(spec_file)[0]
-        except SpecFileError as err:
-            raise ModelLoadError(str(err)) from None
+        return _load_saved(spec_file)
     if path.is_dir():
         raise ModelLoadError(f"{path} holds no model.json: its experiment trains no network "
                              "that can be exported (or the run did not finish); give a run "
@@ -80,7 +117,9 @@ def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module:
                          "with --trust-pickle")
 
 
-def _to_nir(model: nn.Module, out: Path, args: argparse.Namespace) -> str:
+def _to_nir(model: nn.Module | SavedGraph, out: Path, args: argparse.Namespace) -> str:
+    if isinstance(model, SavedGraph):
+        return _graph_to_nir(model, out, args)
     from neuromorph.nir import export_nir
 
     shape = None
@@ -90,8 +129,22 @@ def _to_nir(model: nn.Module, out: Path, args: argparse.Namespace) -> str:
     return f"wrote {out} ({len(graph.nodes)} NIR nodes)"
 
 
+def _graph_to_nir(saved: SavedGraph, out: Path, args: argparse.Namespace) -> str:
+    import nir
+
+    from neuromorph.nir.spec_nodes import graph_to_nir
+
+    if args.input_shape or args.dt_target is not None:
+        raise ModelLoadError("--input-shape and --dt-target do not apply to an event-engine "
+                             "network (its graph fixes every shape, and it is continuous-time "
+                             "already); leave them out")
+    graph = graph_to_nir(saved.graph, saved.weights)
+    nir.write(out, graph)
+    return f"wrote {out} ({len(graph.nodes)} NIR nodes, event-engine network)"
+
+
 #: export format -> writer. The one place export formats are named.
-EXPORT_FORMATS: dict[str, Callable[[nn.Module, Path, argparse.Namespace], str]] = {
+EXPORT_FORMATS: dict[str, Callable[[Any, Path, argparse.Namespace], str]] = {
     "nir": _to_nir,
 }
 
@@ -145,5 +198,5 @@ def add_subparsers(sub: argparse._SubParsersAction) -> None:
     ins.add_argument("file", help="a .nir file")
 
 
-__all__ = ["EXPORT_FORMATS", "ModelLoadError", "add_subparsers", "export_command",
+__all__ = ["EXPORT_FORMATS", "ModelLoadError", "SavedGraph", "add_subparsers", "export_command",
            "inspect_command", "load_model"]

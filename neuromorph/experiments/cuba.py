@@ -33,6 +33,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
+from neuromorph.models import save_engine_network  # noqa: E402
 from neuromorph.sim import (  # noqa: E402
     LIFGroup,
     Network,
@@ -238,4 +239,5 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.save_figure(rates_figure(cfg, Spikes(i, t), reference), "rates_isi_cv")
     np.savez_compressed(run.path / "spikes.npz", i=i.astype(np.int32), t=t)
     run.save_model(network_state(net), "final_state")
+    save_engine_network(run.path, net, info={"experiment": "cuba"})  # model.json + model.pt
     return run.path

@@ -37,6 +37,7 @@ from scipy import stats  # noqa: E402
 from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
+from neuromorph.models import save_engine_network  # noqa: E402
 from neuromorph.sim import (  # noqa: E402
     STDP,
     Channel,
@@ -243,4 +244,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.save_figure(fig, "weights")
     np.savez_compressed(run.path / "weights.npz", w0=w0, w=w, post_spike_times=t_post)
     run.save_model(network_state(net), "final_state")
+    if cfg.linearized:  # the trained network, its plastic projection frozen at the final weights
+        save_engine_network(run.path, net, static=True, info={"experiment": "stdp-song2000"})
+    else:
+        print("stdp-song2000: no model.json (a conductance synapse has no spec-graph form; "
+              "final_state.pt holds the run)")
     return run.path

@@ -9,7 +9,9 @@ spiking layers run at (``null`` when it has none), ``info`` free-form JSON (clas
 ``NAME.pt`` is the module's ``state_dict``: tensors only, so it loads with
 ``torch.load(weights_only=True)`` and no code runs while loading. :func:`load_model` rebuilds the
 module from the spec (:func:`neuromorph.models.spec_modules.build_module`), so no experiment
-code is needed to reload or export a trained model.
+code is needed to reload or export a trained model. An event-engine network is saved the same
+way with its spec graph as ``spec`` and its weights as the state
+(:mod:`neuromorph.models.engine_file`); :func:`load_model` reloads both kinds.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -26,6 +28,9 @@ from neuromorph.errors import NeuromorphError
 from neuromorph.models.spec_modules import build_module, module_spec
 from neuromorph.networks.neurons import NeuronBase
 from neuromorph.specs import Spec, spec_from_dict
+
+if TYPE_CHECKING:
+    from neuromorph.sim.network import Network
 
 FORMAT, VERSION = "neuromorph-model", 1
 
@@ -55,13 +60,18 @@ def save_model(folder: str | Path, module: nn.Module, *, dt: float | None = None
     """Write the files ``folder/NAME.json`` and ``folder/NAME.pt`` and return the json path.
 
     ``dt`` defaults to the step of the spiking layers of the module (:func:`module_dt`)."""
-    folder = Path(folder)
     dt = module_dt(module) if dt is None else float(dt)
     spec = module_spec(module)
     doc = {"format": FORMAT, "version": VERSION, "dt": dt, "spec": spec.to_dict(),
            "info": info or {}}
-    text = json.dumps(doc, indent=1)
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    return write_model_files(Path(folder), name, doc, state)
+
+
+def write_model_files(folder: Path, name: str, doc: dict[str, Any], state: Any) -> Path:
+    """Write ``doc`` as ``NAME.json`` and ``state`` (tensors in dicts) as ``NAME.pt``, each
+    atomically, the state first (a json file always has its state beside it)."""
+    text = json.dumps(doc, indent=1)
     _atomic(folder / f"{name}.pt", lambda p: torch.save(state, p))
     json_path = folder / f"{name}.json"
     _atomic(json_path, lambda p: p.write_text(text))
@@ -98,16 +108,10 @@ def model_paths(path: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(".json"), stem.with_suffix(".pt")
 
 
-def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """The saved module (eval mode, trained state loaded) and its ``info``."""
-    json_path, pt_path = model_paths(path)
-    if not json_path.is_file():
-        raise ModelFileError(f"{json_path} does not exist; a run folder holds model.json only "
-                             "when its experiment trains a model")
-    spec, dt, info = read_spec(json_path)
-    module = build_module(spec, dt if dt is not None else 1.0)
+def read_state(json_path: Path, pt_path: Path) -> Any:
+    """The tensors of ``NAME.pt`` (``weights_only``: no code runs); one-line errors."""
     try:
-        state = torch.load(pt_path, map_location="cpu", weights_only=True)
+        return torch.load(pt_path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelFileError(f"{pt_path} (the trained state beside {json_path.name}) is "
                              "missing") from None
@@ -115,6 +119,23 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
         raise ModelFileError(f"{pt_path} is corrupt or not a state dict ({first}); rerun the "
                              "experiment") from None
+
+
+def load_model(path: str | Path) -> tuple[nn.Module | Network, dict[str, Any]]:
+    """The saved model and its ``info``: a module (eval mode, trained state loaded), or, for a
+    saved event-engine network, the engine :class:`~neuromorph.sim.Network` built again
+    (:func:`neuromorph.models.engine_file.load_engine_network`)."""
+    json_path, pt_path = model_paths(path)
+    if not json_path.is_file():
+        raise ModelFileError(f"{json_path} does not exist; a run folder holds model.json only "
+                             "when its experiment trains a model")
+    spec, dt, info = read_spec(json_path)
+    from neuromorph.models.engine_file import is_engine_graph, load_engine_network
+
+    if is_engine_graph(spec):
+        return load_engine_network(json_path)
+    module = build_module(spec, dt if dt is not None else 1.0)
+    state = read_state(json_path, pt_path)
     try:
         module.load_state_dict(state)
     except (RuntimeError, TypeError) as err:
@@ -125,4 +146,4 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
 
 
 __all__ = ["FORMAT", "VERSION", "ModelFileError", "load_model", "model_paths", "module_dt",
-           "read_spec", "save_model"]
+           "read_spec", "read_state", "save_model", "write_model_files"]

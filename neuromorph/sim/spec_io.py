@@ -66,10 +66,12 @@ def _group_nodes(g: LIFGroup, nodes: dict, edges: list) -> None:
         edges.append((f"{g.name}.{k}", g.name))
 
 
-def _projection_nodes(p: Projection, nodes: dict, edges: list, weights: Weights) -> None:
-    if p.plasticity is not None:
+def _projection_nodes(p: Projection, nodes: dict, edges: list, weights: Weights,
+                      static: bool) -> None:
+    if p.plasticity is not None and not static:
         raise NotRepresentableError(f"projection {p.name!r} is plastic "
-                               f"({type(p.plasticity).__name__}); NIR graphs are static")
+                                    f"({type(p.plasticity).__name__}); NIR graphs are static: "
+                                    "pass static=True to export its current weights")
     src, tgt = p.source_group, p.target_group
     pre = p.pre.long() + p.s0
     post = p.post.long() + p.t0
@@ -105,12 +107,19 @@ def _input_meta(obj: PoissonGroup | SpikeGeneratorGroup) -> dict[str, Any]:
     return {"type": "spike_times", "indices": obj.indices.tolist(), "times": obj.times.tolist()}
 
 
-def network_spec(net: Network) -> tuple[specs.Graph, Weights]:
-    """``(graph, weights)`` of ``net`` (module table); monitors are left out."""
+def network_spec(net: Network, *, static: bool = False) -> tuple[specs.Graph, Weights]:
+    """``(graph, weights)`` of ``net`` (module table); monitors are left out.
+
+    A plastic projection is refused unless ``static=True``: then it is frozen, i.e. written as
+    a static ``Affine`` with its *current* weights (the rule, its traces and bounds are dropped;
+    the names of the frozen projections are listed in the metadata under ``"frozen"``), which is
+    how a trained plastic network is exported (NIR has no plasticity).
+    """
     nodes: dict[str, specs.Spec] = {}
     edges: list[tuple[str, str]] = []
     weights: Weights = {}
-    meta: dict[str, Any] = {"dt": net.dt, "order": [], "inputs": {}, "integrate_refractory": {}}
+    meta: dict[str, Any] = {"dt": net.dt, "order": [], "inputs": {}, "integrate_refractory": {},
+                            "frozen": []}
     for obj in net.objects:
         if isinstance(obj, _MONITORS):
             continue
@@ -122,7 +131,9 @@ def network_spec(net: Network) -> tuple[specs.Graph, Weights]:
             nodes[obj.name] = specs.Input((obj.n,))
             meta["inputs"][obj.name] = _input_meta(obj)
         elif isinstance(obj, Projection):
-            _projection_nodes(obj, nodes, edges, weights)
+            _projection_nodes(obj, nodes, edges, weights, static)
+            if obj.plasticity is not None:
+                meta["frozen"].append(obj.name)
         else:
             kind = "neuron group" if isinstance(obj, NeuronGroup) else "object"
             raise NotRepresentableError(f"{kind} {obj.name!r} ({type(obj).__name__}) has no spec "

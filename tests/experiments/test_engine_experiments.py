@@ -8,7 +8,10 @@ import torch
 import yaml
 
 from neuromorph.cli import main
+from neuromorph.experiments import cuba
 from neuromorph.experiments.cuba import isi_cv
+from neuromorph.models import load_model
+from neuromorph.sim import SpikeMonitor
 
 
 def test_cuba_runs_end_to_end(tmp_path):
@@ -27,6 +30,31 @@ def test_cuba_runs_end_to_end(tmp_path):
     assert state["step"] == 4000
 
 
+def test_cuba_run_folder_exports_to_nir_and_reruns_the_run(tmp_path):
+    """`neuromorph export RUN --to nir` writes the network; the NIR file, re-imported and started
+    from the run's v(0), gives the run's own spikes (spikes.npz)."""
+    pytest.importorskip("nir")
+    from neuromorph.sim.nir_io import from_nir
+
+    out = tmp_path / "cuba"
+    sets = {"n_neurons": 300, "p_connect": 0.2, "duration": 0.2}
+    argv = ["run", "cuba", "--quiet", "--seed", "4", "--out", str(out),
+            "--set", "brian2_reference=false"]
+    assert main(argv + [f"--set={k}={v}" for k, v in sets.items()]) == 0
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "cuba.nir")]) == 0
+    back = from_nir(tmp_path / "cuba.nir")  # float32, as the run
+    v0 = cuba.build(cuba.Config(seed=4, **sets))[1].get("v")  # the run's seeded v(0)
+    back["P"].set("v", v0)
+    mon = back.add(SpikeMonitor(back["P"]))
+    back.run(sets["duration"])
+    ran = np.load(out / "spikes.npz")
+    assert ran["i"].size > 300
+    np.testing.assert_array_equal(mon.i, ran["i"])
+    np.testing.assert_array_equal(mon.t, ran["t"])
+    net, info = load_model(out)  # the Python path rebuilds the same network
+    assert info["experiment"] == "cuba" and net["Ce"].nnz == back["Ce"].nnz
+
+
 def test_stdp_song2000_runs_end_to_end(tmp_path):
     out = tmp_path / "stdp"
     argv = ["run", "stdp-song2000", "--quiet", "--out", str(out), "--set", "n_inputs=100",
@@ -41,6 +69,14 @@ def test_stdp_song2000_runs_end_to_end(tmp_path):
     w = np.load(out / "weights.npz")
     assert w["w"].shape == (100,) and w["w"].min() >= 0 and w["w"].max() <= 0.01
     assert (out / "weights.png").is_file() and (out / "final_state.pt").is_file()
+    # the trained network reloads with its plastic projection frozen at the final weights
+    net, info = load_model(out)
+    assert info["experiment"] == "stdp-song2000" and net["S"].plasticity is None
+    S = net["S"]  # a weight driven to 0 is no synapse in the dense graph matrix (same effect)
+    dense = np.zeros(100)
+    dense[S.pre.numpy()] = S.weights.numpy()
+    np.testing.assert_array_equal(dense, w["w"])
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "song.nir")]) == 0
 
 
 def test_bad_configs_are_clear_errors(capsys, tmp_path):

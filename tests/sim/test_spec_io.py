@@ -97,5 +97,22 @@ def test_what_nir_cannot_hold_is_refused_by_name() -> None:
     net.connect(P, P, "ge", fixed_probability(1.0), weight=0.1, name="plastic",
                 plasticity=STDP(tau_pre=0.02, tau_post=0.02, a_pre=0.01, a_post=-0.01,
                                 w_max=1.0))
-    with pytest.raises(NotRepresentableError, match="'plastic' is plastic"):
+    with pytest.raises(NotRepresentableError, match="'plastic' is plastic.*static=True"):
         network_spec(net)
+
+
+def test_static_freezes_a_plastic_projection_at_its_current_weights() -> None:
+    net = Network(dt=1e-4, dtype=torch.float64)
+    P = net.add(LIFGroup(3, tau_m=10e-3, v_rest=0.0, v_threshold=1.0, v_reset=0.0, name="P",
+                         channels={"ge": 5e-3}))
+    proj = net.connect(P, P, "ge", fixed_probability(1.0), weight=0.1, name="S",
+                       plasticity=STDP(tau_pre=0.02, tau_post=0.02, a_pre=0.01, a_post=-0.01,
+                                       w_max=1.0))
+    proj.weights[:] = torch.arange(1, 10, dtype=torch.float64) / 10  # "trained" weights
+    graph, weights = network_spec(net, static=True)
+    assert graph.metadata["neuromorph.engine"]["frozen"] == ["S"]
+    W = np.zeros((3, 3))
+    W[proj.post.numpy(), proj.pre.numpy()] = proj.weights.numpy()
+    np.testing.assert_array_equal(weights["S"]["weight"], W)
+    back = network_from_spec(graph, weights, dtype=torch.float64)
+    assert back["S"].plasticity is None
