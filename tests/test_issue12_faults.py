@@ -192,3 +192,12 @@ def test_readme_python_snippets_train_nothing():
     assert all(math.isfinite(v) for v in rule.layer_losses)
     steps = [int(s["step"]) for s in opt.state.values()]  # Adam's per-parameter step count
     assert steps and min(steps) == rule.inner_steps  # every layer took its inner steps
+
+
+def test_collaborative_ff_refuses_an_infinite_gamma() -> None:
+    from torch import nn
+
+    from neuromorph.learning_rules.collaborative_ff import CollaborativeFF
+
+    with pytest.raises(ValueError, match="gamma .* must be finite"):
+        CollaborativeFF(nn.Sequential(nn.Linear(2, 2)), gamma=float("inf"))

@@ -15,6 +15,8 @@ forward pass and one optimiser step per batch, the same cost as FF.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -26,9 +28,9 @@ class CollaborativeFF(ForwardForward):
 
     def __init__(self, network: nn.Module, threshold: float = 2.0, gamma: float = 1.0,
                  seed: int = 0, batch_calls: bool = True) -> None:
-        if not gamma >= 0:
-            raise ValueError(f"gamma (the weight of the other layers' goodness) must be >= 0, "
-                             f"got {gamma}")
+        if not (gamma >= 0 and math.isfinite(gamma)):
+            raise ValueError(f"gamma (the weight of the other layers' goodness) must be finite "
+                             f"and >= 0, got {gamma}")
         super().__init__(network, threshold, seed, batch_calls)
         self.gamma = float(gamma)
 

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 
 import pytest
+from tqdm import TqdmWarning
 
 from neuromorph import __version__, experiments
 from neuromorph.cli import main
@@ -76,7 +77,7 @@ def test_progress_bar_shows_clean_simulated_seconds(tmp_path, capsys):
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a TqdmWarning (n > total from float sums) fails
+        warnings.simplefilter("error", TqdmWarning)  # n > total from float sums fails
         assert main(["run", "cuba", "--set", "n_neurons=60", "--set", "duration=0.7",
                      "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err

@@ -67,6 +67,7 @@ def test_noise_power_does_not_depend_on_dt() -> None:
         assert abs(var / theory - 1) < 0.04, f"dt={dt}: {var:.4g} vs {theory:.4g} V^2"
 
 
+@pytest.mark.filterwarnings("ignore::neuromorph.units.ImplausibleUnitWarning")  # 1 s on purpose
 def test_same_seed_same_noise_and_refractory_neurons_get_none() -> None:
     runs = [ours_free_membrane(1e-4, 0.15, seed=3) for _ in range(2)]
     np.testing.assert_array_equal(runs[0], runs[1])
