@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rules_cell import CellResult, CellSettings, run_cell  # noqa: E402
 from neuromorph.experiments.rules_data import DATASETS  # noqa: E402
@@ -85,35 +86,37 @@ def table(results: dict[str, list[CellResult]], metrics: dict[str, float]) -> st
     return "\n".join(lines)
 
 
-def _figure(results: dict[str, list[CellResult]], title: str) -> plt.Figure:
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    names = list(results)
-    acc = [100 * np.array([c.test_accuracy for c in results[n]]) for n in names]
-    ax.bar(names, [a.mean() for a in acc], yerr=[a.std() for a in acc], capsize=4,
-           color="#8fb3d9")
-    for i, a in enumerate(acc):
-        ax.plot([i] * len(a), a, "k.", ms=5)
-    low = min(a.min() for a in acc)
-    ax.set_ylim(max(0.0, low - 5), 100)
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(axis="y", alpha=0.3)
-    return fig
+def figure(results: dict[str, list[CellResult]], title: str) -> plt.Figure:
+    """Test accuracy (%) per method: mean bar, ±1 std over seeds, every seed's dot; backprop
+    (``bp``, the same network with gradients) drawn across as the reference when it ran."""
+    acc = {m: [c.test_accuracy for c in cells] for m, cells in results.items()}
+    reference = {"backprop": acc.pop("bp")} if "bp" in acc and len(acc) > 1 else {}
+    return plot.seed_bars(acc, references=reference, ylabel="test accuracy (%)", title=title)
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run = RunDir(out_dir, "ff-digits", cfg)
     settings = CellSettings(dataset=cfg.dataset, budget=cfg.budget, data_dir=cfg.data_dir)
-    results: dict[str, list[CellResult]] = {m: [] for m in cfg.methods}
     bar = tqdm(total=len(cfg.methods) * cfg.seeds, desc="ff-digits", disable=not progress)
-    for method in cfg.methods:
-        for seed in range(cfg.seed, cfg.seed + cfg.seeds):
+
+    def train_methods(seed: int) -> dict[str, dict]:
+        out = {}
+        for method in cfg.methods:
             cell = run_cell(method, cfg.substrate, seed, settings)
             if cell.refused or cell.error:
                 raise RuntimeError(f"{method} on {cfg.substrate} (seed {seed}) did not run: "
                                    f"{cell.refused or cell.error}")
-            results[method].append(cell)
+            out[method] = cell.to_dict()
             bar.update()
+        return out
+
+    def skip(seed: int, resumed: bool) -> None:
+        if resumed:  # a finished seed of a resumed run
+            bar.update(len(cfg.methods))
+
+    per_seed = run.seed_results(range(cfg.seed, cfg.seed + cfg.seeds), train_methods,
+                                on_done=skip)
+    results = {m: [CellResult.from_dict(s[m]) for s in per_seed] for m in cfg.methods}
     bar.close()
     metrics = summarize(results)
     if "ff" in results:
@@ -124,5 +127,5 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    run.save_figure(_figure(results, title), "test_accuracy")
+    run.save_figure(figure(results, title), "test_accuracy")
     return run.path

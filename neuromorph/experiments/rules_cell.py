@@ -53,7 +53,17 @@ class CellResult:
     retrained_accuracy: float = float("nan")
 
     def to_dict(self) -> dict:
+        """Plain data (what a run folder saves per cell and reads back on ``--resume``)."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, saved: dict) -> CellResult:
+        return cls(**saved)
+
+
+def cell_key(rule: str, substrate: str, seed: int) -> str:
+    """The run folder's key of one cell (its results file ``seeds/KEY.pt``)."""
+    return f"cell-{rule}.{substrate}.{int(seed)}"
 
 
 def _epochs(entry: RuleEntry, substrate: str, s: CellSettings) -> int:
@@ -90,6 +100,11 @@ def _build(entry: RuleEntry, substrate: str, task: MatrixTask, seed: int,
     opt = None if entry.optimizer is None else make_optimizer(
         entry.optimizer, rule.parameters(), entry.lr)
     return net, rule, opt
+
+
+def run_cell_saved(rule_name: str, substrate: str, seed: int, s: CellSettings) -> dict:
+    """:func:`run_cell` as plain data (a job of :meth:`RunDir.results`, pickled to a pool)."""
+    return run_cell(rule_name, substrate, seed, s).to_dict()
 
 
 def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings) -> CellResult:

@@ -159,6 +159,30 @@ class SeedResult:
     seconds: float = 0.0
     model: SpikingSequential | None = None
 
+    def to_saved(self) -> dict[str, Any]:
+        """Plain data (``torch.load(weights_only=True)`` reads it back): the network as its
+        state dict on the CPU."""
+        return {"seed": self.seed, "test_accuracy": self.test_accuracy, "loss": self.loss,
+                "train_accuracy": self.train_accuracy, "test_curve": self.test_curve,
+                "rates_hz": [torch.from_numpy(r) for r in self.rates_hz],
+                "seconds": self.seconds,
+                "state_dict": {k: v.cpu() for k, v in self.model.state_dict().items()}
+                if self.model is not None else None}
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any], model: SpikingSequential | None) -> SeedResult:
+        """The result :meth:`to_saved` stored, with its network ``model``."""
+        return cls(saved["seed"], saved["test_accuracy"], saved["loss"],
+                   saved["train_accuracy"], saved["test_curve"],
+                   [r.numpy() for r in saved["rates_hz"]], saved["seconds"], model)
+
+
+def _rebuilt(cfg: SNNConfig, task: SNNTask, saved: dict[str, Any]) -> SpikingSequential:
+    """The network of a seed finished before a resume, from its saved state dict."""
+    model = build_network(cfg, task.n_inputs, task.n_classes)
+    model.load_state_dict(saved["state_dict"])
+    return model.to(cfg.torch_device()).eval()
+
 
 def evaluate(
     model: SpikingSequential, task: SNNTask, cfg: SNNConfig, seed: int
@@ -233,11 +257,24 @@ def run_snn(
     run = RunDir(out_dir, name, cfg)
     seeds = [cfg.seed + i for i in range(cfg.seeds)]
     bar = tqdm(total=len(seeds) * cfg.epochs, desc=name, disable=not progress, unit="ep")
-    results: list[SeedResult] = []
-    for seed in seeds:
+    tasks: dict[int, SNNTask] = {}
+    trained: dict[int, SpikingSequential] = {}
+
+    def train(seed: int) -> dict[str, Any]:
         bar.set_postfix_str(f"seed {seed}")
-        task = task_for(seed)
-        results.append(train_seed(cfg, task, seed, lambda: bar.update(1)))
+        tasks[seed] = task_for(seed)
+        result = train_seed(cfg, tasks[seed], seed, lambda: bar.update(1))
+        trained[seed] = result.model  # this run's live network
+        return result.to_saved()
+
+    def skip(seed: int, resumed: bool) -> None:
+        if resumed:  # a finished seed of a resumed run
+            bar.update(cfg.epochs)
+
+    saved = run.seed_results(seeds, train, on_done=skip)
+    task = tasks[seeds[-1]] if seeds[-1] in tasks else task_for(seeds[-1])
+    results = [SeedResult.from_saved(r, trained[r["seed"]] if r["seed"] in trained
+                                     else _rebuilt(cfg, task, r)) for r in saved]
     bar.close()
     acc = np.array([r.test_accuracy for r in results])
     metrics: dict[str, float] = {
