@@ -5,8 +5,11 @@ dynamics organized by astrocyte-modulated plasticity" (NALSM, NeurIPS 2021). The
 (:mod:`neuromorph.experiments.lsm_liquid`: 1000 current-based LIF cells, 80 % excitatory, on
 the event engine) is driven by the scikit-learn 8x8 digits rate-coded as Poisson spikes; a
 linear readout (standardised multinomial logistic regression on each cell's spike counts in
-``n_bins`` time slices per sample) is the only trained part. Three liquids share the same
-random connectivity and input:
+``n_bins`` time slices per sample) is the only trained part. Every liquid gets the same readout
+budget: its inverse regularisation ``C`` is picked from ``readout_cs`` by the accuracy on a
+stratified validation split (``val_fraction`` of the training images), then the readout is
+refitted on all training images and scored once on the test images
+(:func:`validated_readout`). Three liquids share the same random connectivity and input:
 
 - **plain**: the random weights as drawn (excitatory scale 1);
 - **tuned**: the excitatory weights scaled by hand: a sweep of ``scales`` on ``n_sweep``
@@ -36,6 +39,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from neuromorph.data.poisson_digits import digits_split  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
@@ -48,7 +55,6 @@ from neuromorph.experiments.lsm_liquid import (  # noqa: E402
     spike_counts,
 )
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
-from neuromorph.learning_rules.baselines import linear_readout_accuracy  # noqa: E402
 from neuromorph.sim.plasticity_astro import AstroSTDPRule  # noqa: E402
 
 SUMMARY = "NALSM: LIF liquid on Poisson digits; plain vs hand-tuned vs astrocyte-STDP liquid"
@@ -71,6 +77,8 @@ class Config(ExperimentConfig):
     astro_tau: float = 2.0  # s, memory of the astrocyte's estimate
     n_train: int = 0  # training images used (0: all 1437)
     n_test: int = 0  # test images used (0: all 360)
+    readout_cs: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)  # readout C values, by validation
+    val_fraction: float = 0.2  # share of the training images that picks the readout's C
 
     def __post_init__(self) -> None:
         self.check(self.n_exc >= 4 and self.n_inh >= 1, "need n_exc >= 4 and n_inh >= 1")
@@ -82,12 +90,37 @@ class Config(ExperimentConfig):
         self.check(self.n_sweep >= 10, f"n_sweep must be >= 10, got {self.n_sweep}")
         self.check(self.a_stdp > 0 and self.w_max > 0, "a_stdp and w_max must be > 0 volts")
         self.check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0")
+        self.check(len(self.readout_cs) >= 1 and min(self.readout_cs) > 0,
+                   "readout_cs must hold at least one C > 0")
+        self.check(0 < self.val_fraction < 1, f"val_fraction must be in (0, 1), got "
+                   f"{self.val_fraction}")
+
+
+def _readout(c: float, seed: int) -> Pipeline:
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=3000,
+                                                              random_state=seed))
+
+
+def validated_readout(f_tr: np.ndarray, y_tr: np.ndarray, f_te: np.ndarray, y_te: np.ndarray,
+                      cs: tuple[float, ...], val_fraction: float, seed: int
+                      ) -> tuple[float, float, float]:
+    """``(test accuracy, chosen C, its validation accuracy)`` of a standardised multinomial
+    logistic regression whose inverse L2 strength ``C`` maximises the accuracy on a stratified
+    ``val_fraction`` of the training rows (first C on ties); the test rows are read once, by the
+    readout refitted on all training rows."""
+    fit, val, y_fit, y_val = train_test_split(f_tr, y_tr, test_size=val_fraction,
+                                              stratify=y_tr, random_state=seed)
+    scores = [_readout(c, seed).fit(fit, y_fit).score(val, y_val) for c in cs]
+    best = int(np.argmax(scores))
+    test = _readout(cs[best], seed).fit(f_tr, y_tr).score(f_te, y_te)
+    return float(test), float(cs[best]), float(scores[best])
 
 
 def _accuracy(run: LiquidRun, spec: LiquidSpec, cfg: Config, n_tr: int,
-              y_tr: np.ndarray, y_te: np.ndarray) -> float:
+              y_tr: np.ndarray, y_te: np.ndarray) -> tuple[float, float, float]:
     f = spike_counts(run, spec, cfg.n_bins)
-    return linear_readout_accuracy(f[:n_tr], y_tr, f[n_tr:], y_te, seed=cfg.seed)
+    return validated_readout(f[:n_tr], y_tr, f[n_tr:], y_te, cfg.readout_cs, cfg.val_fraction,
+                             cfg.seed)
 
 
 def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: list[tuple],
@@ -149,7 +182,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
         r = run_liquid(x_all, spec, seed, w_ee=w_nalsm if name == "nalsm" else None,
                        input_seed=seed + 2)
         runs[name] = r
-        metrics[f"accuracy_{name}"] = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
+        acc, c, val = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
+        metrics[f"accuracy_{name}"] = acc
+        metrics[f"readout_c_{name}"], metrics[f"val_accuracy_{name}"] = c, val
         metrics[f"branching_{name}"] = liquid_branching(r, spec)
         metrics[f"rate_hz_{name}"] = rate_hz(r, spec)
         if progress:
@@ -171,8 +206,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     lines = [f"lsm-digits: {base.n} LIF cells ({cfg.n_exc} E / {cfg.n_inh} I), "
              f"{n_tr} train / {len(x_te)} test sklearn digits, readout on counts"]
     lines += [f"sweep scale {s:g}: branching {b:.3f}, rate {h:.1f} Hz" for s, b, h in sweep]
-    lines += [f"{k}: accuracy {metrics[f'accuracy_{k}']:.4f}, branching "
-              f"{metrics[f'branching_{k}']:.3f}, rate {metrics[f'rate_hz_{k}']:.1f} Hz"
+    lines += [f"{k}: accuracy {metrics[f'accuracy_{k}']:.4f} (readout C "
+              f"{metrics[f'readout_c_{k}']:g}, validation {metrics[f'val_accuracy_{k}']:.4f}), "
+              f"branching {metrics[f'branching_{k}']:.3f}, rate {metrics[f'rate_hz_{k}']:.1f} Hz"
               for k in specs]
     lines.append(f"astrocyte estimate over the first {cfg.astro_tau:g} s of learning: sigma "
                  f"{metrics['astro_sigma_start']:.3f}")

@@ -56,3 +56,19 @@ def test_spike_count_features_match_a_plain_loop() -> None:
 def test_bad_config_names_the_key(tmp_path) -> None:
     with pytest.raises(ConfigError, match="k_rec"):
         experiments.run("lsm-digits", {"k_rec": "0"}, tmp_path / "bad", progress=False)
+
+
+def test_readout_c_is_picked_without_the_test_rows() -> None:
+    from neuromorph.experiments.lsm_digits import validated_readout
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    f = rng.normal(size=(120, 30)) + 2.0 * np.eye(3)[y] @ rng.normal(size=(3, 30))
+    f_te, y_te = f[:30] + rng.normal(size=(30, 30)), y[:30]
+    cs = (1e-4, 1e-2, 1.0)
+    acc, c, val = validated_readout(f, y, f_te, y_te, cs, 0.25, seed=0)
+    assert c in cs and 0.9 <= val <= 1.0 and acc >= 0.8  # three well-separated classes
+    # scrambling the test rows changes the test score, never the validated choice
+    acc2, c2, val2 = validated_readout(f, y, rng.normal(size=(30, 30)), (y_te + 1) % 3, cs,
+                                       0.25, seed=0)
+    assert (c2, val2) == (c, val) and acc2 < acc
