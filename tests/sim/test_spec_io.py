@@ -48,9 +48,9 @@ def test_cuba_round_trip_gives_identical_spikes(tmp_path, through_nir: bool) -> 
     net, P, _, _ = cuba.build(cfg)
     if through_nir:
         pytest.importorskip("nir")
-        from neuromorph.sim.nir_io import from_nir, to_nir
+        from neuromorph.nir.engine_io import engine_from_nir, engine_to_nir
 
-        back = from_nir(to_nir(net, tmp_path / "cuba.nir"), dtype=torch.float64)
+        back = engine_from_nir(engine_to_nir(net, tmp_path / "cuba.nir"), dtype=torch.float64)
     else:
         graph, weights = network_spec(net)
         assert set(graph.nodes) == {"P", "P.I", "P.spikes", "P.ge", "P.gi", "Ce", "Ci"}
@@ -79,9 +79,10 @@ def test_delta_synapses_delays_and_poisson_inputs_round_trip(tmp_path, through_n
     assert isinstance(graph.nodes["C.delay"], specs.Delay) and graph.nodes["inp"].shape == (40,)
     if through_nir:
         pytest.importorskip("nir")
-        from neuromorph.sim.nir_io import from_nir, to_nir
+        from neuromorph.nir.engine_io import engine_from_nir, engine_to_nir
 
-        back = from_nir(to_nir(net, tmp_path / "delta.nir"), seed=5, dtype=torch.float64)
+        back = engine_from_nir(engine_to_nir(net, tmp_path / "delta.nir"), seed=5,
+                               dtype=torch.float64)
     else:
         back = network_from_spec(graph, weights, seed=5, dtype=torch.float64)
     (i0, t0), (i1, t1) = _run_same_start(net, net["P"], back, ms=100.0)

@@ -1,9 +1,10 @@
 """Event-engine networks to and from NIR files, through the spec graph
 (:mod:`neuromorph.sim.spec_io`: the mapping; :mod:`neuromorph.nir.spec_nodes`: spec <-> node).
 
-``to_nir(net, "net.nir")`` writes the network (NIR continuous-time nodes, dense weights, the
-engine's order, step and input data in the graph metadata); ``from_nir("net.nir")`` builds the
-same engine network again. ``nir`` is an optional dependency, imported when called.
+``engine_to_nir(net, "net.nir")`` writes the network (NIR continuous-time nodes, dense weights,
+the engine's order, step and input data in the graph metadata); ``engine_from_nir("net.nir")``
+builds the same engine network again. It lives in the NIR package, above the engine: the engine
+itself never imports NIR.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _nir() -> Any:
     return nir
 
 
-def to_nir(net: Network, path: str | Path) -> Path:
+def engine_to_nir(net: Network, path: str | Path) -> Path:
     """Write ``net`` (without its monitors) to the NIR file ``path``; returns the path."""
     from neuromorph.nir.spec_nodes import graph_to_nir
 
@@ -33,7 +34,8 @@ def to_nir(net: Network, path: str | Path) -> Path:
     return path
 
 
-def from_nir(path: str | Path, *, dt: float | None = None, **network_kwargs: Any) -> Network:
+def engine_from_nir(path: str | Path, *, dt: float | None = None,
+                    **network_kwargs: Any) -> Network:
     """The engine network stored in the NIR file ``path`` (see :func:`network_from_spec`)."""
     from neuromorph.nir.spec_nodes import nir_to_graph
 
@@ -41,4 +43,4 @@ def from_nir(path: str | Path, *, dt: float | None = None, **network_kwargs: Any
     return network_from_spec(graph, weights, dt=dt, **network_kwargs)
 
 
-__all__ = ["from_nir", "to_nir"]
+__all__ = ["engine_from_nir", "engine_to_nir"]
