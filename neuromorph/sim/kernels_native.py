@@ -81,17 +81,25 @@ def _update_part(X, M, cols0, nc0, cst, y, ls, held, sp, vth, K, R, clamp, hold,
             vb[j] = vn
             spiking += (vn > vth) & (not r)
         if spiking:
-            for j in range(nb_):
-                if vb[j] > vth and lb[j] <= limit:
-                    sp[lo + count] = j0 + j
-                    count += 1
-                    lb[j] = step
+            count = _spikes_of_block(vb, lb, sp, lo + count, j0, vth, limit, step) - lo
         for k in range(1, K):
             a = M[k, k]
             row = X[k, j0:j1]
             for j in range(nb_):
                 row[j] *= a
     return count
+
+
+@nb.njit(cache=True, nogil=True)
+def _spikes_of_block(vb, lb, sp, at, j0, vth, limit, step):
+    """Append the block's spikes (``v > vth``, not refractory) to ``sp[at:]``; returns the new
+    end."""
+    for j in range(vb.shape[0]):
+        if vb[j] > vth and lb[j] <= limit:
+            sp[at] = j0 + j
+            at += 1
+            lb[j] = step
+    return at
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

@@ -252,13 +252,15 @@ def rows_ascending(indptr: np.ndarray, post: np.ndarray) -> bool:
 
 
 def choose_threads(n_neurons: int, projections: list[Any]) -> int:
-    """Threads of the compiled loop: ``NEUROMORPH_THREADS`` if set, else one per
-    :data:`NEURONS_PER_THREAD` neurons up to numba's thread count; 1 when a projection's rows
-    are not in CSR order (results do not depend on the choice)."""
+    """Threads of the compiled loop: ``NEUROMORPH_THREADS`` if set (e.g. ``auto``: one per
+    :data:`NEURONS_PER_THREAD` neurons), else 1, up to numba's thread count; 1 when a
+    projection's rows are not in CSR order. Results do not depend on the choice. One thread is
+    the default: a step is one parallel region, and on a shared, loaded machine a thread that
+    waits for the other costs more than the split saves (docs/benchmarks.md)."""
     import numba
 
-    env = os.environ.get(THREADS_ENV, "").strip()
-    wanted = int(env) if env else n_neurons // NEURONS_PER_THREAD
+    env = os.environ.get(THREADS_ENV, "1").strip().lower()
+    wanted = n_neurons // NEURONS_PER_THREAD if env == "auto" else int(env)
     threads = max(1, min(wanted, numba.get_num_threads()))
     if threads > 1 and not all(rows_ascending(p.indptr.numpy(), p.post.numpy())
                                for p in projections):
