@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -143,18 +144,20 @@ def seed_bars(values: Mapping[str, ArrayLike], *,
                label=f"{name} ({_seeds(vals.size)})")
         ax.plot(np.full(vals.size, k) + np.linspace(-0.12, 0.12, vals.size), vals, "k.",
                 ms=5, zorder=4)
-        ax.text(k, vals.mean() + std, f"{vals.mean():.1f}", ha="center", va="bottom",
-                fontsize=8)
+        text = f"{vals.mean():.1f}" if percent else f"{vals.mean():.3g}"
+        ax.text(k, 0.02, text, ha="center", va="bottom", fontsize=8,
+                transform=ax.get_xaxis_transform())  # inside the bar's foot
     for k, (name, value) in enumerate((references or {}).items()):
         reference_line(ax, value, f"{name} (reference)", scale=scale,
                        color=f"C{(len(values) + k) % 10}", style=_STYLES[(k + 1) % len(_STYLES)])
     ax.set_xticks(range(len(values)), list(values))
     ax.set_ylabel(ylabel)
     if percent:
-        ax.set_ylim(0, 105)
+        ax.set_ylim(0, 118)  # headroom above 100 % for the legend
+        ax.set_yticks(range(0, 101, 20))
     ax.set_title(title, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", ncol=min(3, len(values) + len(references or {})))
     return ax.figure
 
 
@@ -164,7 +167,7 @@ def heatmap(values: ArrayLike, row_labels: Sequence[str], col_labels: Sequence[s
             ylabel: str = "", title: str = "", ax: Axes | None = None) -> Figure:
     """A ``[rows, cols]`` grid of values in colour with a colorbar labelled ``label`` (name and
     unit); NaN cells are grey (no value: refused, missing). ``cell_text[i][j]`` is written in
-    the cell (white on coloured cells, black on grey)."""
+    the cell (black on grey and light colours, white on dark ones)."""
     grid = np.asarray(values, dtype=float)
     if grid.shape != (len(row_labels), len(col_labels)):
         raise ValueError(f"values have shape {grid.shape} but the labels give "
@@ -180,11 +183,19 @@ def heatmap(values: ArrayLike, row_labels: Sequence[str], col_labels: Sequence[s
     for i in range(grid.shape[0] if cell_text is not None else 0):
         for j in range(grid.shape[1]):
             ax.text(j, i, cell_text[i][j], ha="center", va="center", fontsize=7,
-                    color="black" if np.isnan(grid[i, j]) else "white")
+                    color=_text_color(image, grid[i, j]))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     return ax.figure
+
+
+def _text_color(image: matplotlib.image.AxesImage, value: float) -> str:
+    """Black on grey (NaN) and light colours, white on dark ones (by the cell's luminance)."""
+    if np.isnan(value):
+        return "black"
+    r, g, b, _ = image.cmap(image.norm(value))
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
 
 
 def _seeds(n: int) -> str:

@@ -186,6 +186,8 @@ def test_heatmap_has_a_labelled_colorbar_and_grey_missing_cells(tmp_path):
     assert shown.mask[0, 1] and not shown.mask[1, 0] and shown[1, 1] == 1.0
     texts = {(round(t.get_position()[0]), round(t.get_position()[1])): t for t in ax.texts}
     assert texts[(1, 0)].get_text() == "refused" and texts[(1, 0)].get_color() == "black"
+    assert texts[(0, 1)].get_color() == "white"  # 0.25: viridis' dark end
+    assert texts[(1, 1)].get_color() == "black"  # 1.0: viridis' light (yellow) end
     assert [t.get_text() for t in ax.get_yticklabels()] == ["r0", "r1"]
     with pytest.raises(ValueError, match="one label per row and column"):
         plot.heatmap(values, ["r0"], ["c0", "c1"], label="x")

@@ -6,12 +6,16 @@ accuracy, substrate queries, wall time, peak training-state memory and the accur
 drift of the substrate, before and after in-situ retraining (:mod:`~.rules_cell`). Where the
 access contract refuses a pairing the cell says *refused* with the AccessError's text.
 Cells run in a process pool (``workers``); each is seeded, so the table does not depend on
-the scheduling. Outputs: ``table.md``, ``cells.csv``, ``refusals.md``, ``metrics.json``
-(keys in :mod:`~.rules_report`), ``heatmap_accuracy.png`` and ``heatmap_queries.png``.
+the scheduling. Each finished cell is saved in the run folder as it finishes
+(``seeds/cell-RULE.SUBSTRATE.SEED.pt``), so an interrupted matrix resumes (``--resume``)
+without rerunning them. Outputs: ``table.md``, ``cells.csv``, ``refusals.md``,
+``metrics.json`` (keys in :mod:`~.rules_report`), ``heatmap_accuracy.png``,
+``heatmap_queries.png`` and ``accuracy.png`` (every rule beside backprop).
 """
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,9 +26,10 @@ from typing import Literal
 from tqdm import tqdm
 
 from neuromorph.experiments.config import ExperimentConfig
-from neuromorph.experiments.rules_cell import CellResult, CellSettings, run_cell
+from neuromorph.experiments.rules_cell import CellResult, CellSettings, cell_key, run_cell_saved
 from neuromorph.experiments.rules_entries import RULE_NAMES
 from neuromorph.experiments.rules_report import (
+    accuracy_figure,
     collect,
     csv_text,
     heatmap,
@@ -72,25 +77,22 @@ def _jobs(cfg: Config) -> list[tuple[str, str, int]]:
     return sorted(jobs, key=lambda j: _COST.get(j[1], 9))
 
 
-def run_all(cfg: Config, progress: bool = True) -> list[CellResult]:
-    """Every (rule, substrate, seed) cell, in a process pool of ``cfg.workers``."""
+def run_all(cfg: Config, run: RunDir, progress: bool = True) -> list[CellResult]:
+    """Every (rule, substrate, seed) cell, in a process pool of ``cfg.workers``; each cell is
+    saved in ``run`` as it finishes, and a resumed run reruns only the unfinished ones."""
     settings = CellSettings(cfg.dataset, cfg.preset == "full", cfg.budget, cfg.drift,
                             data_dir=cfg.data_dir)
-    jobs = _jobs(cfg)
+    jobs = {cell_key(*job): functools.partial(run_cell_saved, *job, settings)
+            for job in _jobs(cfg)}
     bar = tqdm(total=len(jobs), desc="rules", unit="cell", disable=not progress)
-    results: list[CellResult] = []
     if cfg.workers == 1:
-        for job in jobs:
-            results.append(run_cell(*job, settings))
-            bar.update()
+        saved = run.results(jobs, on_done=lambda key, resumed: bar.update())
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(cfg.workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_cell, *job, settings) for job in jobs]
-            for future in futures:
-                results.append(future.result())
-                bar.update()
+            saved = run.results(jobs, pool=pool, on_done=lambda key, resumed: bar.update())
     bar.close()
+    results = [CellResult.from_dict(r) for r in saved.values()]
     order = {(r, s): i for i, (r, s) in enumerate((r, s) for r in cfg.rules
                                                   for s in cfg.substrates)}
     return sorted(results, key=lambda r: (order[(r.rule, r.substrate)], r.seed))
@@ -99,7 +101,7 @@ def run_all(cfg: Config, progress: bool = True) -> list[CellResult]:
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run = RunDir(out_dir, "rules", cfg)
     t0 = time.perf_counter()
-    results = run_all(cfg, progress)
+    results = run_all(cfg, run, progress)
     cells = collect(results)
     n_seeds = len({r.seed for r in results})
     title = (f"rules matrix on {cfg.dataset}: test accuracy (%), {n_seeds} seed(s), "
@@ -116,6 +118,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                             f"test accuracy (%), {cfg.dataset}"), "heatmap_accuracy")
     run.save_figure(heatmap(cells, cfg.rules, cfg.substrates, "queries",
                             "substrate queries while training", log=True), "heatmap_queries")
+    run.save_figure(accuracy_figure(cells, cfg.rules, cfg.substrates, title), "accuracy")
     flat = metrics(cells)
     flat["total_seconds"] = time.perf_counter() - t0
     run.write_metrics(flat)

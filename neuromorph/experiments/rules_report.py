@@ -5,6 +5,9 @@ a fraction), ``…/test_accuracy_std``, ``…/queries`` (substrate samples measu
 training), ``…/seconds`` (training wall time), ``…/peak_mib`` (peak training-state memory),
 ``…/drift_accuracy``, ``…/retrained_accuracy`` and ``…/refused`` (1 or 0). A refused cell has
 only ``…/refused = 1``; a cell that crashed has ``…/failed = 1`` (and is listed loudly).
+Figures: heatmaps (colorbars; backprop on the digital network marked on the accuracy scale)
+and every rule's accuracy with its spread over seeds beside backprop's
+(:func:`accuracy_figure`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.rules_cell import CellResult  # noqa: E402
 
 NUMERIC = ("test_accuracy", "queries", "seconds", "peak_mib", "drift_accuracy",
@@ -111,9 +115,21 @@ def csv_text(results: Sequence[CellResult]) -> str:
     return buf.getvalue()
 
 
+REFERENCE = ("bp", "digital")  #: backprop on the digital network: the rules' reference
+
+
+def _spread_text(values: np.ndarray) -> str:
+    """``mean ± std`` (sample std over seeds, as every figure draws it); one seed: the mean."""
+    if len(values) == 1:
+        return f"{values[0]:.1f}"
+    return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
+
+
 def heatmap(cells: dict[tuple[str, str], Cell], rules: Sequence[str], substrates: Sequence[str],
             key: str, title: str, log: bool = False) -> plt.Figure:
-    """One colour per cell (refused and failed cells are hatched grey and labelled)."""
+    """One colour per cell with a labelled colorbar; accuracy cells read ``mean ± std`` over
+    seeds and backprop's accuracy on the digital network is marked on the colorbar; refused
+    and failed cells are grey and labelled."""
     grid = np.full((len(rules), len(substrates)), np.nan)
     labels = [["" for _ in substrates] for _ in rules]
     for i, rule in enumerate(rules):
@@ -126,17 +142,56 @@ def heatmap(cells: dict[tuple[str, str], Cell], rules: Sequence[str], substrates
                 continue
             v = cell.mean(key)
             grid[i, j] = np.log10(max(v, 1.0)) if log else 100 * v
-            labels[i][j] = f"{v:.1e}" if log else f"{100 * v:.1f}"
-    fig, ax = plt.subplots(figsize=(1.3 * len(substrates) + 3, 0.42 * len(rules) + 1.6))
-    ax.set_facecolor("0.85")
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(substrates)), substrates, rotation=30, ha="right")
+            labels[i][j] = f"{v:.1e}" if log else _spread_text(100 * cell.values(key))
+    fig = plot.heatmap(grid, rules, substrates, cell_text=labels, title=title,
+                       label="log10(substrate queries)" if log else "test accuracy (%)",
+                       xlabel="substrate", ylabel="rule")
+    reference = _reference(cells)
+    if key == "test_accuracy" and reference is not None:
+        fig.axes[1].axhline(100 * reference.mean(), color="red", lw=2,
+                            label=f"{REFERENCE[0]} on {REFERENCE[1]}")
+        fig.axes[1].text(1.6, 100 * reference.mean(), " backprop", color="red", fontsize=7,
+                         va="center", transform=fig.axes[1].get_yaxis_transform())
+    return fig
+
+
+def _reference(cells: dict[tuple[str, str], Cell]) -> np.ndarray | None:
+    """Backprop's per-seed accuracies on the digital network, when the matrix ran it."""
+    cell = cells.get(REFERENCE)
+    if cell is None or cell.refused or cell.error:
+        return None
+    return cell.values("test_accuracy")
+
+
+def accuracy_figure(cells: dict[tuple[str, str], Cell], rules: Sequence[str],
+                    substrates: Sequence[str], title: str) -> plt.Figure:
+    """Test accuracy (%) of every rule (rows) on every substrate (one marker each): mean with a
+    ±1 std bar over seeds, beside backprop on the digital network (a vertical line with its
+    band) — how far each backprop-free rule is from the gradient it replaces."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.38 * len(rules) + 1.8), layout="constrained")
+    offsets = np.linspace(-0.3, 0.3, len(substrates)) if len(substrates) > 1 else [0.0]
+    for j, sub in enumerate(substrates):
+        xs, ys, errs = [], [], []
+        for i, rule in enumerate(rules):
+            cell = cells.get((rule, sub))
+            if cell is None or cell.refused or cell.error:
+                continue
+            acc = 100 * cell.values("test_accuracy")
+            xs.append(acc.mean())
+            ys.append(i + offsets[j])
+            errs.append(acc.std(ddof=1) if len(acc) > 1 else 0.0)
+        if xs:
+            ax.errorbar(xs, ys, xerr=errs if any(errs) else None, fmt="os^vDP<>"[j % 8],
+                        color=f"C{j % 10}", ms=5, capsize=2, lw=1, label=f"{sub} substrate")
+    reference = _reference(cells)
+    if reference is not None:
+        plot.reference_line(ax, reference, f"backprop on {REFERENCE[1]} (reference)",
+                            scale=100.0, color="red", vertical=True)
     ax.set_yticks(range(len(rules)), rules)
-    for i in range(len(rules)):
-        for j in range(len(substrates)):
-            ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=7,
-                    color="black" if np.isnan(grid[i, j]) else "white")
-    bar = fig.colorbar(im, ax=ax)
-    bar.set_label("log10(queries)" if log else "test accuracy (%)")
-    ax.set_title(title)
+    ax.invert_yaxis()
+    ax.set_xlabel("test accuracy (%)")
+    ax.set_ylabel("rule")
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
     return fig
