@@ -158,8 +158,6 @@ def test_help_waits_for_torch_to_import():
     assert "usage: neuromorph" in out and out.strip().endswith("TORCH False")
 
 
-@pytest.mark.xfail(strict=True, reason="README.md links ../shared/DESIGN.md (outside the "
-                   "repository); the lead owns README.md")
 def test_readme_links_to_a_file_outside_the_repository():
     import re
     from pathlib import Path
