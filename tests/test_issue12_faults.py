@@ -199,3 +199,13 @@ def test_collaborative_ff_refuses_an_infinite_gamma() -> None:
 
     with pytest.raises(ValueError, match="gamma .* must be finite"):
         CollaborativeFF(nn.Sequential(nn.Linear(2, 2)), gamma=float("inf"))
+
+
+def test_huge_finite_learning_rate_is_refused_naming_the_key(tmp_path):
+    """lr=1e30 trained to chance and exited 0 (finite weights, so no NaN check caught it)."""
+    from neuromorph import experiments
+    from neuromorph.experiments.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"lr=1e\+30 is an implausibly large learning rate"):
+        experiments.run("phyll-vowels", {"lr": "1e30"}, tmp_path / "never")
+    assert not (tmp_path / "never").exists()

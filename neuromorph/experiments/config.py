@@ -37,6 +37,10 @@ class ConfigError(NeuromorphError, ValueError):
 #: keys that are learning rates (``lr``, ``qat_lr``) or event rates in Hz (``max_rate``,
 #: ``rate_on``): a negative value ascends the loss or has no meaning, in every experiment
 NON_NEGATIVE_KEY = re.compile(r"(^|_)(lr|rate)($|_)")
+#: learning-rate keys; a step size above MAX_LR is refused (``lr=1e30`` trains to chance with
+#: finite but useless weights, which no NaN check would catch)
+LEARNING_RATE_KEY = re.compile(r"(^|_)lr($|_)")
+MAX_LR = 100.0
 
 
 @dataclass
@@ -105,6 +109,9 @@ def _finite(value: Any, key: str) -> Any:
             what = "an event rate (Hz)" if "rate" in key.split("_") else "a learning rate"
             raise ConfigError(f"{key}={item} is negative, but {key} is {what}; give a value "
                               f">= 0, e.g. --set {key}={abs(item)}")
+        if LEARNING_RATE_KEY.search(key) and isinstance(item, int | float) and item > MAX_LR:
+            raise ConfigError(f"{key}={item} is an implausibly large learning rate (training "
+                              f"would diverge); give a value <= {MAX_LR:g}, e.g. --set {key}=0.001")
     return value
 
 
