@@ -39,7 +39,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import matplotlib
 
@@ -50,6 +50,7 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.data.poisson_digits import DigitsSplit, digits_split, minibatches  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.experiments.snn_common import SNNConfig, build_network  # noqa: E402
@@ -258,29 +259,44 @@ def _table(cfg: Config, m: dict[str, float]) -> list[str]:
     return lines
 
 
-def _plot(run: RunDir, cfg: Config, m: dict[str, float]) -> None:
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
-    ts = sorted(cfg.steps)
-    ax.errorbar(ts, [100 * m[f"accuracy_T{t}_scratch"] for t in ts],
-                [100 * m[f"accuracy_T{t}_scratch_std"] for t in ts], marker="o", capsize=3,
-                label="trained from scratch")
-    chain = sorted(step_down(cfg.teacher_steps))
-    ax.errorbar(chain, [100 * m[f"accuracy_T{t}_chain"] for t in chain],
-                [100 * m[f"accuracy_T{t}_chain_std"] for t in chain], marker="s", capsize=3,
-                label=f"step-down from T={cfg.teacher_steps} + distillation")
-    ax.set(xscale="log", xlabel="time steps T", ylabel="test accuracy (%)",
-           title=f"digits, {cfg.encoding} input")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    heads = sorted(headline(cfg))
+def _rebuilt(cfg: Config, state: dict[str, Tensor]) -> SpikingSequential:
+    """The one-step network of a seed finished before a resume, from its saved state."""
+    net = build_network(cfg, 64, 10)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def figure(cfg: Config, per_seed: list[dict[str, float]]) -> plt.Figure:
+    """Accuracy against ``T`` (from scratch, the step-down chain and every chip's integer
+    model, beside chance) and energy per inference on each chip, each the mean over seeds with
+    a ±1 std band."""
+    def over_seeds(key: str) -> list[float]:
+        return [m.get(key, float("nan")) for m in per_seed]
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    ts, chain, heads = sorted(cfg.steps), sorted(step_down(cfg.teacher_steps)), sorted(
+        headline(cfg))
+    curves = {"trained from scratch": [ts, [over_seeds(f"accuracy_T{t}_scratch") for t in ts]],
+              f"step-down from T={cfg.teacher_steps} + distillation":
+                  [chain, [over_seeds(f"accuracy_T{t}_chain") for t in chain]]}
     for chip in cfg.chips:
-        e = [m.get(f"energy_T{t}_{chip}_nJ", float("nan")) for t in heads]
-        bx.plot(heads, e, marker="o", label=get_chip(chip).full_name)
-    bx.set(xscale="log", yscale="log", xlabel="time steps T", ylabel="energy per inference (nJ)",
-           title="chip models (pipeline flush included)")
-    bx.grid(alpha=0.3, which="both")
-    bx.legend()
-    run.save_figure(fig, "timesteps")
+        curves[f"{get_chip(chip).full_name} integer model"] = [
+            heads, [over_seeds(f"accuracy_T{t}_{chip}_int") for t in heads]]
+    plot.learning_curves({k: np.array(v).T for k, (_, v) in curves.items()},
+                         {k: x for k, (x, _) in curves.items()}, xlabel="time steps T",
+                         baselines={"chance (10 classes)": 0.1},
+                         title=f"digits, {cfg.encoding} input", ax=ax)
+    energy = {get_chip(chip).full_name: np.array(
+        [over_seeds(f"energy_T{t}_{chip}_nJ") for t in heads]).T for chip in cfg.chips}
+    plot.learning_curves(energy, heads, xlabel="time steps T", percent=False,
+                         ylabel="energy per inference (nJ)",
+                         title="chip models (pipeline flush included)", ax=bx)
+    bx.set_yscale("log")
+    for a in (ax, bx):
+        a.set_xscale("log")
+        a.set_xticks(ts, [str(t) for t in ts])
+        a.minorticks_off()
+    return fig
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -289,13 +305,24 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     n_epochs = len(cfg.steps) * cfg.epochs + (cfg.teacher_steps - 1) * cfg.finetune_epochs
     bar = tqdm(total=len(seeds) * n_epochs, desc="snn-timesteps", disable=not progress,
                unit="ep")
-    per_seed, notes = [], []
+    live: dict[int, SpikingSequential] = {}
+
+    def train_seed(seed: int) -> dict[str, Any]:
+        bar.set_postfix_str(f"seed {seed}")
+        m, net, notes = run_seed(cfg, seed, lambda: bar.update(1))
+        live[seed] = net  # this run's one-step network
+        return {"metrics": m, "notes": notes,
+                "one_step": {k: v.cpu() for k, v in net.state_dict().items()}}
+
+    def skip(seed: int, resumed: bool) -> None:
+        if resumed:  # a finished seed of a resumed run
+            bar.update(n_epochs)
+
     with torch_threads(cfg.threads):
-        for seed in seeds:
-            bar.set_postfix_str(f"seed {seed}")
-            m, one_step, notes = run_seed(cfg, seed, lambda: bar.update(1))
-            per_seed.append(m)
+        saved = run.seed_results(seeds, train_seed, on_done=skip)
     bar.close()
+    per_seed, notes = [s["metrics"] for s in saved], saved[-1]["notes"]
+    one_step = live[seeds[-1]] if seeds[-1] in live else _rebuilt(cfg, saved[-1]["one_step"])
     metrics = summarise(cfg, per_seed)
     text = [f"snn-timesteps: scikit-learn digits (8x8, {len(seeds)} seed(s)), {cfg.encoding} "
             f"input, hidden {list(cfg.hidden)} {cfg.neuron}, dt = {cfg.dt * 1e3:g} ms; chain "
@@ -312,7 +339,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.write_text("results.txt", "\n".join(text) + "\n\nchip notes:\n"
                    + "\n".join(sorted(set(notes))) + "\n")
     run.write_metrics(metrics)
-    _plot(run, cfg, metrics)
+    run.save_figure(figure(cfg, per_seed), "timesteps")
     run.save_network(one_step, info={"seed": seeds[-1], "n_inputs": 64, "n_classes": 10,
                                      "n_steps": 1})
     return run.path
