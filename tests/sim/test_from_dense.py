@@ -41,9 +41,14 @@ def _dense_and_engine(model: SpikingSequential, x: torch.Tensor):
 @pytest.mark.parametrize("gain", [1.5, 3.0, 8.0])
 def test_dense_stack_runs_to_the_same_spikes_in_the_engine(gain: float) -> None:
     torch.manual_seed(0)
-    model = SpikingSequential(_layer(N_IN, 30, 10e-3, 2.0, 0.0),
-                              _layer(30, 20, 5e-3, 1.5, 0.01),
-                              _layer(20, 8, 20e-3, 3.0, -0.01)).double()
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # the neuron parameters are built unrounded
+    try:
+        model = SpikingSequential(_layer(N_IN, 30, 10e-3, 2.0, 0.0),
+                                  _layer(30, 20, 5e-3, 1.5, 0.01),
+                                  _layer(20, 8, 20e-3, 3.0, -0.01))
+    finally:
+        torch.set_default_dtype(old)
     with torch.no_grad():
         for m in model.layers:
             m.synapse.weight.mul_(gain)  # from sparse firing to saturated layers
