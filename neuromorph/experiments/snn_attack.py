@@ -38,6 +38,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import Tensor  # noqa: E402
@@ -210,30 +211,52 @@ def headline(cfg: Config, m: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _plot(run: RunDir, cfg: Config, m: dict[str, float], names: list[str]) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True, layout="constrained")
+def figure(cfg: Config, m: dict[str, float], names: list[str]) -> plt.Figure:
+    """Success rate (%) against the budget on the float network and transferred to the chip,
+    every attack and surrogate; the random-sign baseline, PDSG-PGD and the strongest PGD carry
+    a ±1 binomial standard-error band ``sqrt(p (1 - p) / n)`` over the ``n`` images the model
+    classifies correctly when clean (the sampling spread of a success rate from one network)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True, layout="constrained")
     colors = dict(zip(cfg.surrogates, plt.rcParams["axes.prop_cycle"].by_key()["color"],
                       strict=False))
-    eps = list(cfg.epsilons)
-    for ax, prefix, title in ((axes[0], "success", "float network (white box)"),
-                              (axes[1], f"transfer_{cfg.chip}",
-                               f"{get_chip(cfg.chip).full_name} integer model (transfer)")):
+    eps = np.array(cfg.epsilons)
+    e_max = f"eps{max(cfg.epsilons):g}"
+    strongest = max((n for n in names if n.startswith("pgd_")),
+                    key=lambda n: m[f"success_{n}_{e_max}"], default=None)
+    panels = ((axes[0], "success", "accuracy_clean_float", "float network (white box)"),
+              (axes[1], f"transfer_{cfg.chip}", f"accuracy_clean_{cfg.chip}_int",
+               f"{get_chip(cfg.chip).full_name} integer model (transfer)"))
+    for ax, prefix, clean, title in panels:
+        n = max(1.0, m[clean] * m["n_attacked"])
         for name in names:
-            y = [100 * m[f"{prefix}_{name}_eps{e:g}"] for e in eps]
+            y = np.array([m[f"{prefix}_{name}_eps{e:g}"] for e in cfg.epsilons])
             if name == "random":
-                ax.plot(eps, y, color="0.5", lw=2, marker="x", label="random signs")
+                line, = ax.plot(eps, 100 * y, color="0.45", lw=2, marker="x",
+                                label="random signs (baseline)")
             elif name.startswith("pdsg"):
-                ax.plot(eps, y, color="k", lw=2.2, ls="-" if name.endswith("pgd") else "--",
-                        marker="o", label=name.replace("_", "-").upper())
+                line, = ax.plot(eps, 100 * y, color="k", lw=3.2, alpha=0.55, marker="o",
+                                ms=9, markerfacecolor="none", zorder=2,  # under the thin lines
+                                ls="-" if name.endswith("pgd") else "--",
+                                label=name.replace("_", "-").upper())
             else:
                 method, sur = name.split("_", 1)
-                ax.plot(eps, y, color=colors[sur], lw=1.2, ls="-" if method == "pgd" else ":",
-                        marker="." if method == "pgd" else None, label=f"{method.upper()} {sur}")
-        ax.set(xlabel="L-inf budget eps (pixel intensity)", title=title)
+                line, = ax.plot(eps, 100 * y, color=colors[sur], marker="." if method == "pgd"
+                                else "+", lw=1.2, ls="-" if method == "pgd" else ":",
+                                label=f"{method.upper()} {sur}", zorder=3)
+            if name in ("random", "pdsg_pgd", strongest):
+                se = 100 * np.sqrt(y * (1 - y) / n)
+                ax.fill_between(eps, 100 * y - se, 100 * y + se, color=line.get_color(),
+                                alpha=0.15, lw=0)
+        ax.set(xlabel="L-inf budget eps (pixel intensity, [0, 1])",
+               title=f"{title}\n{int(round(n))} correctly classified clean images")
+        ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("attack success rate (%)")
-    axes[1].legend(fontsize=7, ncol=2, loc="lower right")
-    run.save_figure(fig, "success")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, ncol=min(4, len(labels)), loc="outside lower center")
+    fig.suptitle("bands: ±1 binomial standard error (random, PDSG-PGD, strongest PGD)",
+                 fontsize=8)
+    return fig
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -282,7 +305,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print("\n".join(text))
     run.write_text("results.txt", "\n".join(text) + "\n")
     run.write_metrics(m)
-    _plot(run, cfg, m, list(table))
+    run.save_figure(figure(cfg, m, list(table)), "success")
     run.save_network(victim.model, info={"seed": seed, "n_inputs": 64, "n_classes": 10})
     return run.path
 
