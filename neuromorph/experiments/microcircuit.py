@@ -12,7 +12,8 @@ equivalent DC current. Parameters and the scaling recipe: :mod:`.microcircuit_pa
 defaults to ``scale``), weights times ``1/sqrt(k_scale)`` and the missing mean input as DC
 (NEST's reduced-scale recipe). Rates and ISI CVs are measured after a ``transient``; the
 reference rates are the full-scale means of NEST's example (``full_mean_rates``).
-Writes a raster, a rate bar chart (with the reference), spikes and metrics.json.
+Writes a raster (E/I legend), rates beside the reference with its acceptance band and ISI CVs
+beside a Poisson process's (``rates.png``), spikes and metrics.json.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
+from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.cuba import isi_cv  # noqa: E402
 from neuromorph.experiments.microcircuit_params import (  # noqa: E402
@@ -58,6 +61,7 @@ SUMMARY = "Potjans & Diesmann (2014) cortical microcircuit: 8 populations, rates
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: acceptance band around the reference rate: |rate - ref| <= max(REL_TOL * ref, ABS_TOL)
 REL_TOL, ABS_TOL = 0.5, 0.5
+POP_COLORS = ("#595289", "#af143c")  # excitatory, inhibitory
 
 
 @dataclass
@@ -152,28 +156,62 @@ def population_stats(i: np.ndarray, t: np.ndarray, sc: Scaled, t0: float,
     return out
 
 
-def _plots(run: RunDir, cfg: Config, i: np.ndarray, t: np.ndarray, sc: Scaled,
-           stats: dict[str, dict[str, float]]) -> None:
+def _in_band(rate: float, ref: float) -> bool:
+    """The acceptance band around a reference rate: ``|rate - ref| <= max(REL_TOL ref,
+    ABS_TOL)``."""
+    return abs(rate - ref) <= max(REL_TOL * ref, ABS_TOL)
+
+
+def figures(cfg: Config, i: np.ndarray, t: np.ndarray, sc: Scaled,
+            stats: dict[str, dict[str, float]]) -> dict[str, plt.Figure]:
+    """``raster``: 200 ms of spikes, excitatory and inhibitory populations in two colours with
+    a legend, layers on the y axis; ``rates``: each population's rate beside the reference
+    rate (NEST's full-scale microcircuit) with its acceptance band, and the ISI CV beside a
+    Poisson process's (CV = 1)."""
     off = np.concatenate([[0], np.cumsum(sc.n)])
     window = (t >= cfg.transient) & (t < cfg.transient + min(0.2, cfg.duration))
     step = max(1, int(off[-1] // 4000))  # at most ~4000 neurons drawn
     fig, ax = plt.subplots(figsize=(8, 6))
     for k in range(8):
         sel = window & (i >= off[k]) & (i < off[k + 1]) & (i % step == 0)
-        ax.plot(t[sel] * 1e3, off[-1] - i[sel], ",", color="#af143c" if k % 2 else "#595289")
+        ax.plot(t[sel] * 1e3, off[-1] - i[sel], ".", ms=3.0 if off[-1] < 2000 * step else 1.5,
+                mew=0, color=POP_COLORS[k % 2])
+    for edge in off[2:-1:2]:  # layer boundaries
+        ax.axhline(off[-1] - edge, color="0.8", lw=0.8, zorder=0)
     ax.set_yticks([off[-1] - (off[k] + off[k + 2]) / 2 for k in range(0, 8, 2)],
                   ["L2/3", "L4", "L5", "L6"])
-    ax.set_xlabel("time (ms)")
-    ax.set_title(f"microcircuit, scale {cfg.scale}, k_scale {cfg.k}, {cfg.background}")
-    run.save_figure(fig, "raster")
-    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.set_ylim(0, off[-1])
+    ax.set(xlabel="time (ms)", ylabel="layer (every neuron)" if step == 1 else
+           f"layer (every {step}th neuron)",
+           title=f"microcircuit, scale {cfg.scale}, k_scale {cfg.k}, {cfg.background}")
+    ax.legend(handles=[Line2D([], [], ls="", marker="s", color=c, label=name) for c, name in
+                       zip(POP_COLORS, ("excitatory", "inhibitory"), strict=True)],
+              loc="upper right", fontsize=8)
+    out = {"raster": fig}
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     x = np.arange(8)
-    ax.bar(x - 0.2, [stats[p]["rate_hz"] for p in POPULATIONS], 0.4, label="neuromorph")
-    ax.bar(x + 0.2, FULL_MEAN_RATES, 0.4, color="0.6", label="reference (NEST, full scale)")
+    rates = np.array([stats[p]["rate_hz"] for p in POPULATIONS])
+    band = np.maximum(REL_TOL * FULL_MEAN_RATES, ABS_TOL)
+    ok = [_in_band(r, ref) for r, ref in zip(rates, FULL_MEAN_RATES, strict=True)]
+    ax.bar(x - 0.2, rates, 0.4, color=[POP_COLORS[k % 2] for k in x], alpha=0.85,
+           hatch=[None if good else "//" for good in ok], label="neuromorph")
+    ax.bar(x + 0.2, FULL_MEAN_RATES, 0.4, yerr=band, capsize=3, color="0.7",
+           label="reference: NEST, full scale (bar: acceptance band)")
     ax.set_xticks(x, POPULATIONS)
-    ax.set_ylabel("rate (Hz)")
-    ax.legend()
-    run.save_figure(fig, "rates")
+    ax.set(xlabel="population", ylabel="firing rate (Hz)",
+           title=f"rates, {int(sum(ok))}/8 within the band (hatched: outside)")
+    ax.legend(fontsize=8)
+    cvs = np.array([stats[p]["cv"] for p in POPULATIONS])
+    bx.bar(x, np.nan_to_num(cvs), 0.6, color=[POP_COLORS[k % 2] for k in x], alpha=0.85,
+           label="neuromorph")
+    for k in np.flatnonzero(np.isnan(cvs)):
+        bx.text(k, 0.02, "no ISIs", rotation=90, ha="center", va="bottom", fontsize=7)
+    plot.reference_line(bx, 1.0, "Poisson process (CV = 1)", style=":")
+    bx.set_xticks(x, POPULATIONS)
+    bx.set(xlabel="population", ylabel="ISI coefficient of variation", title="irregularity")
+    bx.legend(fontsize=8)
+    out["rates"] = fig
+    return out
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -195,7 +233,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     n_ok = 0
     for k, name in enumerate(POPULATIONS):
         r, cv, ref = stats[name]["rate_hz"], stats[name]["cv"], FULL_MEAN_RATES[k]
-        ok = abs(r - ref) <= max(REL_TOL * ref, ABS_TOL)
+        ok = _in_band(r, ref)
         n_ok += ok
         metrics.update({f"rate_{name}_hz": r, f"cv_{name}": cv, f"ref_rate_{name}_hz": ref,
                         f"rate_{name}_within_band": float(ok)})
@@ -209,6 +247,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    _plots(run, cfg, i, t, sc, stats)
+    for name, fig in figures(cfg, i, t, sc, stats).items():
+        run.save_figure(fig, name)
     np.savez_compressed(run.path / "spikes.npz", i=i.astype(np.int32), t=t)
     return run.path
