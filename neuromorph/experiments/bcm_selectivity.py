@@ -31,6 +31,7 @@ from tqdm import tqdm  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import BCM  # noqa: E402
+from neuromorph.models import linear_map  # noqa: E402
 
 SUMMARY = "BCM neurons with a sliding threshold become selective to one of several patterns"
 
@@ -145,5 +146,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     ax.set_ylabel("neurons")
     ax.legend()
     run.save_figure(fig, "selectivity_histogram")
-    run.save_model({"weights": w, "theta": theta, "patterns": pats}, "model")
+    run.save_network(linear_map(w), info={"rule": "bcm", "response": "relu(W x)",
+                                          "theta": theta.tolist()})
+    run.save_model({"patterns": pats}, "data")
     return run.path

@@ -29,6 +29,7 @@ from tqdm import tqdm  # noqa: E402
 
 from neuromorph import plot  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
+from neuromorph.experiments.plots import seed_mean_text  # noqa: E402
 from neuromorph.experiments.rules_cell import CellResult, CellSettings, run_cell  # noqa: E402
 from neuromorph.experiments.rules_data import DATASETS  # noqa: E402
 from neuromorph.experiments.rules_entries import all_entries  # noqa: E402
@@ -74,14 +75,13 @@ def summarize(results: dict[str, list[CellResult]]) -> dict[str, float]:
 
 
 def table(results: dict[str, list[CellResult]], metrics: dict[str, float]) -> str:
-    lines = [f"{'method':<8}{'test accuracy':>24}{'train':>9}{'seconds':>10}{'queries':>11}"
+    lines = [f"{'method':<8}{'test accuracy':>28}{'train':>9}{'seconds':>10}{'queries':>11}"
              "  per seed"]
     for method, cells in results.items():
         m = {f: metrics[f"{method}_{f}_mean"] for f in FIELDS}
-        sd = metrics[f"{method}_test_accuracy_std"]
-        cell = f"{100 * m['test_accuracy']:6.2f} +- {100 * sd:4.2f} % (n={len(cells)})"
+        cell = seed_mean_text([100 * c.test_accuracy for c in cells])
         per_seed = ", ".join(f"{100 * c.test_accuracy:.1f}" for c in cells)
-        lines.append(f"{method:<8}{cell:>24}{100 * m['train_accuracy']:>8.1f}%"
+        lines.append(f"{method:<8}{cell:>28}{100 * m['train_accuracy']:>8.1f}%"
                      f"{m['seconds']:>10.2f}{m['queries']:>11.3g}  {per_seed}")
     return "\n".join(lines)
 

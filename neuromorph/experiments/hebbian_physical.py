@@ -252,8 +252,6 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
         ax.axis("off")
     fig.suptitle("SoftHebb weights on the standardised pixels (the 40 most frequent winners)")
     run.save_figure(fig, "softhebb_weights")
-    run.save_model({"softhebb_layer": layer.linear.state_dict(),
-                    "phyll_network": baselines["phyll"].model.state_dict(),
-                    "accuracies": {k: v for k, v in metrics.items() if "accuracy" in k}},
-                   "model")
+    run.save_network(layer, info={"rule": "softhebb", "readout": "triangle code"})  # system+W
+    run.save_network(baselines["phyll"].model, info={"rule": "phyll"}, name="phyll")
     return run.path

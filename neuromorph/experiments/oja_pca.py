@@ -31,6 +31,7 @@ from tqdm import tqdm  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import Oja, Sanger  # noqa: E402
+from neuromorph.models import linear_map  # noqa: E402
 
 SUMMARY = "Oja and Sanger (GHA) rules recover the principal components of a known Gaussian"
 
@@ -141,6 +142,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                   + [f"true{k + 1}" for k in range(cfg.components)])
     ax.set_xlabel("input dimension")
     run.save_figure(fig, "weights")
-    run.save_model({"oja": w_oja, "sanger": w_gha, "true_components": u,
-                    "variances": lam}, "model")
+    run.save_network(linear_map(w_gha), info={"rule": "sanger"})  # y = W x: the k PCs
+    run.save_network(linear_map(w_oja), info={"rule": "oja"}, name="oja")
+    run.save_model({"true_components": u, "variances": lam}, "data")
     return run.path

@@ -34,6 +34,7 @@ from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.plots import learning_curves  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import RewardSTDP, SynapticScaling  # noqa: E402
+from neuromorph.models import linear_map  # noqa: E402
 from neuromorph.networks.neurons import LIF  # noqa: E402
 
 SUMMARY = "reward-modulated STDP (eligibility traces) learns a pattern -> output association"
@@ -183,5 +184,6 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     ax.set_title("learned weights")
     fig.colorbar(im, ax=ax)
     run.save_figure(fig, "weights")
-    run.save_model({"weights": w, "pattern_rates": task.rates, "curve": curve}, "model")
+    run.save_network(linear_map(w), info={"rule": "reward-stdp"})  # input -> output synapses
+    run.save_model({"pattern_rates": task.rates, "curve": curve}, "data")
     return run.path

@@ -250,7 +250,8 @@ def _table(cfg: Config, m: dict[str, float]) -> list[str]:
     rows += [(t, f"T{t}_chain") for t in step_down(cfg.teacher_steps)]
     for t, name in rows:
         acc, sd = 100 * m[f"accuracy_{name}"], 100 * m[f"accuracy_{name}_std"]
-        line = f"{t:>4} {name.split('_')[1]:>10} {acc:>8.2f} +- {sd:.2f}"
+        spread = " (1 seed)" if m.get("n_seeds") == 1 else f" +- {sd:.2f}"  # as seed_mean_text
+        line = f"{t:>4} {name.split('_')[1]:>10} {acc:>8.2f}{spread}"
         for chip in cfg.chips if headline(cfg).get(t) == name else ():
             e = m.get(f"energy_T{t}_{chip}_nJ", float("nan"))
             line += (f" {100 * m[f'accuracy_T{t}_{chip}_int']:>12.2f}"

@@ -15,8 +15,8 @@ from neuromorph.models.engine_file import (
     save_engine_network,
 )
 from neuromorph.models.model_file import ModelFileError, load_model, read_spec, save_model
-from neuromorph.models.spec_modules import build_module, module_spec
+from neuromorph.models.spec_modules import build_module, linear_map, module_spec
 
-__all__ = ["ModelFileError", "build_module", "is_engine_graph", "load_engine_network",
+__all__ = ["ModelFileError", "build_module", "is_engine_graph", "linear_map", "load_engine_network",
            "load_model", "module_spec", "read_engine_graph", "read_spec", "save_engine_network",
            "save_model"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from neuromorph import specs
 from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec, system_spec
@@ -148,4 +149,18 @@ def build_module(spec: specs.Spec, dt: float) -> nn.Module:
     return make(spec, dt)
 
 
-__all__ = ["BUILD", "TO_SPEC", "build_module", "module_spec"]
+def linear_map(weight: Tensor, bias: Tensor | None = None) -> nn.Linear:
+    """A learned matrix ``W [out, in]`` (and bias ``b [out]``) as the ``nn.Linear``
+    ``y = W x + b`` (an :class:`~neuromorph.specs.Affine` spec when saved), e.g. the weights a
+    local rule (Oja, BCM, R-STDP) trained. Parameters keep ``weight``'s dtype here; a model
+    rebuilt from its spec has torch's default dtype (float32 unless set)."""
+    with torch.no_grad():
+        lin = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None,
+                        dtype=weight.dtype)
+        lin.weight.copy_(weight)
+        if bias is not None:
+            lin.bias.copy_(bias)
+    return lin
+
+
+__all__ = ["BUILD", "TO_SPEC", "build_module", "linear_map", "module_spec"]

@@ -10,12 +10,18 @@ import yaml
 
 from neuromorph import experiments
 from neuromorph.experiments.config import ConfigError
+from neuromorph.models import load_model
 
 STUDIES = ("oja-pca", "bcm-selectivity", "stdp-window", "diehl-cook-digits", "rstdp-task",
            "hebbian-physical")
 
 
 def _run(name: str, overrides: dict, tmp_path) -> tuple[dict, set[str]]:
+    metrics, files, _ = _run_dir(name, overrides, tmp_path)
+    return metrics, files
+
+
+def _run_dir(name: str, overrides: dict, tmp_path):
     out = experiments.run(name, overrides, tmp_path / name, progress=False)
     meta = yaml.safe_load((out / "config.yaml").read_text())
     assert meta["experiment"] == name
@@ -24,7 +30,7 @@ def _run(name: str, overrides: dict, tmp_path) -> tuple[dict, set[str]]:
     files = {p.name for p in out.iterdir()}
     assert {"config.yaml", "metrics.json", "results.txt", "model.pt"} <= files
     assert any(f.endswith(".png") for f in files)
-    return metrics, files
+    return metrics, files, out
 
 
 def test_registered_with_one_line_summaries():
@@ -35,19 +41,40 @@ def test_registered_with_one_line_summaries():
 
 
 def test_oja_pca_converges_below_5_degrees(tmp_path):
-    m, files = _run("oja-pca", {"dim": "5", "components": "2", "samples": "8000",
-                                "eval_every": "400"}, tmp_path)
+    m, files, out = _run_dir("oja-pca", {"dim": "5", "components": "2", "samples": "8000",
+                                         "eval_every": "400"}, tmp_path)
     assert m["converged"] == 1.0
     assert m["oja_angle_deg"] < 5 and m["sanger_max_angle_deg"] < 5
     assert m["oja_weight_norm"] == pytest.approx(1.0, abs=0.05)
     assert {"angles.png", "weights.png"} <= files
+    # the saved networks (model.json / oja.json: nn.Linear y = W x) give the run's angles
+    from neuromorph.experiments.oja_pca import angles_deg
+
+    u = torch.load(out / "data.pt", weights_only=True)["true_components"]
+    sanger, info = load_model(out)
+    oja, _ = load_model(out / "oja.json")
+    assert info["rule"] == "sanger" and sanger.weight.shape == (2, 5)
+    got = angles_deg(sanger.weight.detach().double(), u)  # float32 in the rebuilt module
+    assert got == pytest.approx([m["sanger_angle_deg_pc1"], m["sanger_angle_deg_pc2"]],
+                                abs=1e-3)
+    assert angles_deg(oja.weight.detach().double(), u)[0] == pytest.approx(m["oja_angle_deg"],
+                                                                            abs=1e-3)
 
 
 def test_bcm_neurons_become_selective(tmp_path):
-    m, _ = _run("bcm-selectivity", {"neurons": "4", "patterns": "3", "dim": "12",
-                                    "active": "4", "steps": "5000"}, tmp_path)
+    m, _, out = _run_dir("bcm-selectivity", {"neurons": "4", "patterns": "3", "dim": "12",
+                                             "active": "4", "steps": "5000"}, tmp_path)
     assert m["selectivity_mean"] > 0.8 > m["selectivity_initial_mean"]
     assert m["fraction_selective"] >= 0.75
+    # the saved weights (nn.Linear) give the run's selectivity through relu(W x)
+    from neuromorph.experiments.bcm_selectivity import selectivity
+
+    net, info = load_model(out)
+    pats = torch.load(out / "data.pt", weights_only=True)["patterns"]
+    with torch.no_grad():
+        si = selectivity(torch.relu(net(pats.float())).double())
+    assert float(si.mean()) == pytest.approx(m["selectivity_mean"], abs=1e-5)
+    assert len(info["theta"]) == 4
 
 
 def test_stdp_window_matches_the_analytic_curves(tmp_path):
@@ -80,12 +107,16 @@ def test_rstdp_learns_the_association_and_is_reproducible(tmp_path):
     assert m["final_accuracy"] >= 0.9 and m["own_weight_mean"] > m["other_weight_mean"]
     again = experiments.run("rstdp-task", overrides, tmp_path / "again", progress=False)
     assert json.loads((again / "metrics.json").read_text()) == m
-    saved = torch.load(again / "model.pt", weights_only=False)
-    assert saved["weights"].shape == (2, 30)
+    net, info = load_model(again)  # the learned input -> output synapses, y = W x
+    rates = torch.load(again / "data.pt", weights_only=True)["pattern_rates"]
+    w = net.weight.detach().double()
+    own = torch.stack([w[k][rates[k] == rates.max()].mean() for k in range(2)]).mean()
+    assert info["rule"] == "reward-stdp" and w.shape == (2, 30)
+    assert float(own) == pytest.approx(m["own_weight_mean"], rel=1e-6)
 
 
 def test_hebbian_physical_tiny_run(tmp_path):
-    m, files = _run("hebbian-physical", {"hidden": "16", "epochs": "2", "eval_every": "1",
+    m, files, out = _run_dir("hebbian-physical", {"hidden": "16", "epochs": "2", "eval_every": "1",
                                          "phyll_epochs": "2", "label_draws": "1"}, tmp_path)
     # measured on this config: softhebb 0.90, random features 0.77, phyll 0.89, both linear
     # readouts 0.98; chance is 0.1. The floors leave room for other BLAS builds.
@@ -95,6 +126,22 @@ def test_hebbian_physical_tiny_run(tmp_path):
         assert m[f"{key}_test_accuracy"] >= floor, key
     assert m["softhebb_physical_queries"] > 0 and m["linear_raw_physical_queries"] == 0
     assert {"accuracy.png", "softhebb_weights.png"} <= files
+    # the saved SoftHebb layer (its physical system's spec + the learned map) reloads and
+    # gives the run's readout accuracy on the same split
+    from neuromorph.data.digits import sklearn_digits
+    from neuromorph.data.vowels import split_data
+    from neuromorph.experiments.hebbian_physical import Config, readout
+    from neuromorph.experiments.phyll_common import Task
+
+    cfg = Config(hidden=16, epochs=2, eval_every=1, phyll_epochs=2, label_draws=1)
+    split = split_data(sklearn_digits(), cfg.test_fraction, cfg.seed)
+    task = Task.from_arrays(split.x_train, split.y_train, split.x_test, split.y_test, 10,
+                            cfg.width)
+    layer, info = load_model(out)
+    assert info["rule"] == "softhebb"
+    assert readout(layer, task, cfg)[0] == pytest.approx(m["softhebb_test_accuracy"], abs=1e-9)
+    phyll, _ = load_model(out / "phyll.json")
+    assert type(phyll).__name__ == "PhysicalNetwork"
 
 
 @pytest.mark.parametrize("name,key,value", [
