@@ -34,7 +34,7 @@ def test_cuba_run_folder_exports_to_nir_and_reruns_the_run(tmp_path):
     """`neuromorph export RUN --to nir` writes the network; the NIR file, re-imported and started
     from the run's v(0), gives the run's own spikes (spikes.npz)."""
     pytest.importorskip("nir")
-    from neuromorph.sim.nir_io import from_nir
+    from neuromorph.nir.engine_io import engine_from_nir
 
     out = tmp_path / "cuba"
     sets = {"n_neurons": 300, "p_connect": 0.2, "duration": 0.2}
@@ -42,7 +42,7 @@ def test_cuba_run_folder_exports_to_nir_and_reruns_the_run(tmp_path):
             "--set", "brian2_reference=false"]
     assert main(argv + [f"--set={k}={v}" for k, v in sets.items()]) == 0
     assert main(["export", str(out), "--to", "nir", str(tmp_path / "cuba.nir")]) == 0
-    back = from_nir(tmp_path / "cuba.nir")  # float32, as the run
+    back = engine_from_nir(tmp_path / "cuba.nir")  # float32, as the run
     v0 = cuba.build(cuba.Config(seed=4, **sets))[1].get("v")  # the run's seeded v(0)
     back["P"].set("v", v0)
     mon = back.add(SpikeMonitor(back["P"]))

@@ -49,7 +49,7 @@ def test_overwrite_with_another_experiment_leaves_no_old_file(tmp_path):
     assert main(["run", "cuba", "--quiet", "--set", "n_neurons=100", "--set", "duration=0.02",
                  "--out", str(out), "--overwrite"]) == 0
     names = {p.name for p in out.iterdir()}
-    assert "model.pt" not in names and "angles.png" not in names  # oja-pca's files are gone
+    assert "oja.json" not in names and "angles.png" not in names  # oja-pca's files are gone
     assert "final_state.pt" in names
     assert yaml.safe_load((out / "config.yaml").read_text())["experiment"] == "cuba"
 
