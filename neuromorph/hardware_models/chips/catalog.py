@@ -18,6 +18,8 @@ LAVA_LIF = ("Lava (lava-nc), src/lava/proc/lif/models.py, PyLifModelBitAcc: 24-b
 LAVA_DENSE = ("Lava (lava-nc), src/lava/proc/dense/models.py and src/lava/utils/weightutils.py: "
               "8-bit weights (mixed sign: LSB truncated), weight_exp shift, one-step buffered "
               "delivery")
+LAVA_LIF_REFRACTORY = ("Lava (lava-nc) 0.8+, src/lava/proc/lif/process.py LIFRefractory: a LIF "
+                       "that holds v for refractory_period steps after a spike")
 DAVIES2018 = ("Davies et al., 'Loihi: A Neuromorphic Manycore Processor with On-Chip Learning', "
               "IEEE Micro 38(1):82-99 (2018), Table 2 - Loihi 1 values, used as an upper-bound "
               "proxy for Loihi 2")
@@ -25,6 +27,8 @@ ROCKPOOL_XYLO = ("Rockpool documentation, 'Overview of the Xylo family' "
                  "(rockpool.ai/devices/xylo-overview.html), XyloAudio 2 (SYNS61201)")
 ROCKPOOL_MAPPER = ("rockpool 3.1, devices/xylo/syns61201/xylo_mapper.py: max_hidden_neurons=1000, "
                    "max_output_neurons=8, int8 weights, int16 thresholds")
+XYLO_SYN2 = ("rockpool, devices/xylo/syns61201 (xyloCore2 configuration): each hidden neuron "
+             "has a second synaptic current (syn2 weights, synapse2_enable, dash_syn_2)")
 XYLOSIM = ("xylosim 0.1.3 (SynSense's Xylo simulator), behaviour checked bit for bit in "
            "tests/hardware_models/test_chips_xylo.py")
 ONM_XYLO = ("Open Neuromorphic hardware page 'Xylo - SynSense': 16-bit states, 64,000 synaptic "
@@ -49,15 +53,17 @@ LOIHI2 = ChipSpec(
     neuron_types=("lif", "cuba_lif", "if", "li"), reset_types=("zero",),
     recurrent=True, conv=True, dense=True, decay="mult12", energy_model="per_op",
     cores=128, neurons_per_core=8192, max_neurons=1_000_000, max_synapses=120_000_000,
-    weight_bits=8, state_bits=24, threshold_bits=17,
+    weight_bits=8, state_bits=24, threshold_bits=17, synaptic_currents=1, refractory=True,
     energy_per_synop=23.6e-12, energy_per_neuron_update=81e-12,
     time_per_synop=3.5e-9, time_per_neuron_update=8.4e-9,
     sources={"cores": LOIHI2_BRIEF, "neurons_per_core": LOIHI2_BRIEF,
              "max_neurons": LOIHI2_BRIEF, "max_synapses": LOIHI2_BRIEF,
              "weight_bits": LAVA_DENSE, "state_bits": LAVA_LIF, "threshold_bits": LAVA_LIF,
-             "energy_per_synop": DAVIES2018, "energy_per_neuron_update": DAVIES2018,
+             "synaptic_currents": LAVA_LIF, "energy_per_synop": DAVIES2018,
+             "energy_per_neuron_update": DAVIES2018,
              "time_per_synop": DAVIES2018, "time_per_neuron_update": DAVIES2018},
-    notes="Standard Lava CUBA LIF (u, v; reset to 0). Other resets need a microcoded neuron.",
+    notes="Standard Lava CUBA LIF (one current u, v; reset to 0); a refractory period through "
+          f"Lava's LIFRefractory ({LAVA_LIF_REFRACTORY}). Other resets need a microcoded neuron.",
 )
 
 XYLO = ChipSpec(
@@ -66,19 +72,20 @@ XYLO = ChipSpec(
     recurrent=True, conv=False, dense=True, decay="bitshift", energy_model="power",
     cores=1, max_neurons=1000, max_outputs=8, max_inputs=16, max_fan_out=64,
     max_synapses=64_000, max_input_events=15, max_spikes_per_step=31,
-    weight_bits=8, state_bits=16, threshold_bits=16,
+    weight_bits=8, state_bits=16, threshold_bits=16, synaptic_currents=2,
     static_power=219e-6, dynamic_power=93e-6,
     sources={"cores": ROCKPOOL_XYLO, "max_neurons": ROCKPOOL_MAPPER,
              "max_outputs": ROCKPOOL_MAPPER, "max_inputs": ROCKPOOL_XYLO,
              "max_fan_out": ROCKPOOL_XYLO, "max_synapses": ONM_XYLO,
              "max_input_events": ROCKPOOL_XYLO, "max_spikes_per_step": XYLOSIM,
              "weight_bits": ROCKPOOL_MAPPER, "state_bits": ONM_XYLO,
-             "threshold_bits": ROCKPOOL_MAPPER, "static_power": ONM_XYLO,
+             "threshold_bits": ROCKPOOL_MAPPER, "synaptic_currents": XYLO_SYN2,
+             "static_power": ONM_XYLO,
              "dynamic_power": ONM_XYLO},
     notes="CuBa-LIF with bit-shift decays (x -= x >> dash), 16-bit saturating state, subtract "
-          "reset, up to 31 spikes per step; hidden-to-hidden and hidden-to-output synapses "
-          "deliver one step later. A LIF without a synaptic current maps to the fastest synapse "
-          "(dash_syn = 1).",
+          "reset, no refractory period, up to 31 spikes per step; hidden-to-hidden and "
+          "hidden-to-output synapses deliver one step later. A LIF without a synaptic current "
+          "maps to the fastest synapse (dash_syn = 1).",
 )
 
 SPECK = ChipSpec(
@@ -102,7 +109,7 @@ SPINNAKER2 = ChipSpec(
     name="spinnaker2", full_name="SpiNNaker2",
     neuron_types=("lif", "cuba_lif", "if", "li", "alif"), reset_types=("zero", "subtract"),
     recurrent=True, conv=True, dense=True, decay="software", energy_model="per_op",
-    cores=152,
+    cores=152, refractory=True,
     sources={"cores": MAYR2019},
     notes="Neurons run as software on ARM cores: neuron model, precision and neurons per core "
           "are set by the software within 128 KB SRAM per core; no per-operation energy is "

@@ -1,8 +1,12 @@
 """``check(network, chip) -> list[Violation]``: every way a network does not fit a chip.
 
-Each rule of :data:`RULES` reads the :func:`~neuromorph.hardware_models.chips.view.layer_views`
-of the network and the chip's :class:`~neuromorph.hardware_models.chips.spec.ChipSpec`, and
-returns violations that say what is wrong and what to change. ``"error"``: the network cannot be
+``network`` is a dense module, a spec :class:`~neuromorph.specs.Graph` with its weights, or an
+event-engine :class:`~neuromorph.sim.Network`: each is read into
+:func:`~neuromorph.hardware_models.chips.view.layer_views`, whose neurons are specs. Each rule
+of :data:`RULES` reads those views (spec fields: ``tau`` s, ``method``, ``options.reset``,
+``v_threshold``, ``refractory``, ``shape``; weights; the step ``dt``) and the chip's
+:class:`~neuromorph.hardware_models.chips.spec.ChipSpec`, and returns violations that say what
+is wrong and what to change. ``"error"``: the network cannot be
 mapped as trained; ``"warning"``: it maps, but the chip computes something measurably different
 (quantised decays, an approximated neuron model, weights lost below one LSB).
 """
@@ -11,10 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
-from torch import nn
 
+from neuromorph import specs
 from neuromorph.hardware_models.chips.catalog import get_chip
 from neuromorph.hardware_models.chips.spec import ChipSpec, Violation
 from neuromorph.hardware_models.chips.view import LayerView, layer_views
@@ -34,6 +39,13 @@ APPROXIMATIONS: dict[tuple[str, str], str] = {
 
 def _neuron_layers(views: Views) -> list[LayerView]:
     return [v for v in views if v.neuron is not None]
+
+
+def _mapped(views: Views, chip: ChipSpec) -> list[LayerView]:
+    """Neuron layers the chip runs natively or approximates (the others are reported once, as
+    unsupported neuron types)."""
+    return [v for v in _neuron_layers(views) if v.neuron_kind in chip.neuron_types
+            or (chip.name, v.neuron_kind or "") in APPROXIMATIONS]
 
 
 def _neuron_types(views: Views, chip: ChipSpec) -> list[Violation]:
@@ -59,9 +71,9 @@ def _neuron_types(views: Views, chip: ChipSpec) -> list[Violation]:
 def _resets(views: Views, chip: ChipSpec) -> list[Violation]:
     out = []
     for v in _neuron_layers(views):
-        options = getattr(v.neuron, "options", None)
-        if v.neuron_kind in ("li",) or options is None or not chip.reset_types:
+        if not v.neuron.spiking or not chip.reset_types:
             continue
+        options = v.neuron.options
         reset = options.reset
         if reset not in chip.reset_types:
             out.append(Violation("reset", v.name, f"reset={reset!r} is not available; "
@@ -118,11 +130,12 @@ def _capacity(views: Views, chip: ChipSpec) -> list[Violation]:
 
 def _fan(views: Views, chip: ChipSpec) -> list[Violation]:
     out = []
-    for i, v in enumerate(views):
+    for v in views:
         if chip.max_fan_in is not None and v.fan_in > chip.max_fan_in:
             out.append(Violation("fan_in", v.name, f"fan-in {v.fan_in} > {chip.max_fan_in}",
                                  "prune each neuron's inputs or split the layer"))
-        hidden_source = i > 0 or v.kind == "recurrent"  # chip inputs are not fan-out limited
+        # chip inputs are not fan-out limited
+        hidden_source = not v.from_input or v.kind == "recurrent"
         if chip.max_fan_out is not None and hidden_source and chip.name != "speck" \
                 and v.fan_out > chip.max_fan_out:
             out.append(Violation("fan_out", v.name, f"a presynaptic neuron reaches {v.fan_out} "
@@ -143,7 +156,7 @@ def _topology(views: Views, chip: ChipSpec) -> list[Violation]:
         if v.kind == "delay":
             out.append(Violation("delay", v.name, "synaptic delays are not modelled for "
                                  f"{chip.full_name}", "remove the Delay layer", "warning"))
-        conv = v.module if isinstance(v.module, nn.Conv2d) else None
+        conv = v.synapse if isinstance(v.synapse, specs.Conv) else None
         if conv is not None and chip.max_kernel and max(conv.kernel_size) > chip.max_kernel:
             out.append(Violation("kernel", v.name, f"kernel {conv.kernel_size} > "
                                  f"{chip.max_kernel}", f"use kernels <= {chip.max_kernel}"))
@@ -159,7 +172,7 @@ def _weights(views: Views, chip: ChipSpec) -> list[Violation]:
     if chip.weight_bits is None:
         return out
     for v in views:
-        w = v.weight if v.weight is not None else getattr(v.module, "weight", None)
+        w = v.weight
         if w is None or w.numel() == 0:
             continue
         w = w.detach().abs()
@@ -172,22 +185,11 @@ def _weights(views: Views, chip: ChipSpec) -> list[Violation]:
     return out
 
 
-def _taus(v: LayerView) -> list[tuple[str, torch.Tensor]]:
-    """The neuron's time constants as its kernels use them (a trained one clamped valid)."""
-    n = v.neuron
-    names = [k for k in ("tau", "tau_mem", "tau_syn") if getattr(n, k, None) is not None]
-    read = getattr(n, "time_constant", lambda k: getattr(n, k))
-    return [(k, read(k).detach()) for k in names]
-
-
 def _decays(views: Views, chip: ChipSpec) -> list[Violation]:
     out = []
-    for v in _neuron_layers(views):
-        if v.neuron_kind not in chip.neuron_types \
-                and (chip.name, v.neuron_kind or "") not in APPROXIMATIONS:
-            continue  # already reported as an unsupported neuron type
-        for name, tau in _taus(v):
-            a = torch.as_tensor(decay(tau, v.neuron.dt, v.neuron.method), dtype=torch.float64)
+    for v in _mapped(views, chip):
+        for name, tau in v.time_constants():
+            a = torch.as_tensor(decay(tau, v.dt, v.neuron.method), dtype=torch.float64)
             if chip.decay == "bitshift":
                 d = torch.clamp(torch.round(-torch.log2(1 - a)), 1, 15)
                 a_hw = 1 - 2.0 ** (-d)
@@ -209,6 +211,36 @@ def _decays(views: Views, chip: ChipSpec) -> list[Violation]:
     return out
 
 
+def _refractory(views: Views, chip: ChipSpec) -> list[Violation]:
+    out = []
+    for v in _mapped(views, chip):
+        t_ref = getattr(v.neuron, "refractory", 0.0)
+        if t_ref > 0 and not chip.refractory:
+            steps = f" ({t_ref / v.dt:.3g} steps)" if v.dt else ""
+            out.append(Violation("refractory", v.name, f"a refractory period of "
+                                 f"{1e3 * t_ref:.3g} ms{steps} has no equivalent on "
+                                 f"{chip.full_name}: its neurons integrate again in the step "
+                                 "after a spike", "set refractory=0 and re-tune the network, "
+                                 "or deploy on a chip with refractory neurons (loihi2)"))
+    return out
+
+
+def _synaptic_currents(views: Views, chip: ChipSpec) -> list[Violation]:
+    out = []
+    if chip.synaptic_currents is None:
+        return out
+    for v in _mapped(views, chip):
+        taus = sorted({float(t) for k, tau in v.time_constants() if k.startswith("tau_syn")
+                       for t in tau.flatten().unique()})
+        if len(taus) > chip.synaptic_currents:
+            listed = ", ".join(f"{1e3 * t:.3g}" for t in taus)
+            out.append(Violation("synaptic_currents", v.name, f"{len(taus)} synaptic currents "
+                                 f"(tau_syn = {listed} ms) > {chip.synaptic_currents} per neuron "
+                                 f"on {chip.full_name}", "give the channels one time constant "
+                                 "(they then sum into one current)"))
+    return out
+
+
 #: rule name -> rule. The one place check rules are listed.
 RULES: dict[str, Callable[[Views, ChipSpec], list[Violation]]] = {
     "neuron_type": _neuron_types,
@@ -218,14 +250,22 @@ RULES: dict[str, Callable[[Views, ChipSpec], list[Violation]]] = {
     "topology": _topology,
     "weights": _weights,
     "decay": _decays,
+    "refractory": _refractory,
+    "synaptic_currents": _synaptic_currents,
 }
 
 
-def check(network: nn.Module, chip: str | ChipSpec,
-          input_shape: tuple[int, ...] | None = None) -> list[Violation]:
-    """All violations of ``network`` on ``chip`` (errors first); empty when it fits."""
+def check(network: Any, chip: str | ChipSpec, input_shape: tuple[int, ...] | None = None, *,
+          weights: dict[str, dict[str, Any]] | None = None,
+          dt: float | None = None) -> list[Violation]:
+    """All violations of ``network`` on ``chip`` (errors first); empty when it fits.
+
+    ``network``: a dense module (``input_shape`` when its first layer does not fix it), a spec
+    ``Graph`` with ``weights`` (``{node: {"weight": W, "bias": b}}``; ``dt`` in s when its
+    metadata records none), or an event-engine ``Network``.
+    """
     spec = get_chip(chip)
-    views = layer_views(network, input_shape)
+    views = layer_views(network, input_shape, weights=weights, dt=dt)
     found = [v for rule in RULES.values() for v in rule(views, spec)]
     return sorted(found, key=lambda v: v.severity != "error")
 

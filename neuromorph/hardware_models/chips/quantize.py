@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +31,7 @@ from neuromorph.hardware_models.chips.integer import IntegerNetwork
 from neuromorph.hardware_models.chips.spec import ChipSpec
 from neuromorph.hardware_models.chips.view import LayerView, layer_views
 from neuromorph.primitives.discretize import leaky_coefficients, synapse_coefficients
+from neuromorph.specs import NeuronSpec
 
 F64 = torch.float64
 
@@ -58,20 +60,26 @@ def _vec(q: Tensor | float, n: int) -> Tensor:
     return torch.as_tensor(q, dtype=F64).detach().expand(n).clone()
 
 
-def _coefficients(kind: str, m: nn.Module, n: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``(a_mem, a_syn, gain, leak_bias)`` per neuron; ``gain`` maps a synaptic input to the
-    membrane drive (through the synapse for CuBa)."""
+def _param(spec: NeuronSpec, name: str) -> Tensor:
+    """Spec parameter ``name`` (a float, or one per neuron) as a float64 tensor."""
+    return torch.as_tensor(getattr(spec, name), dtype=F64)
+
+
+def _coefficients(kind: str, spec: NeuronSpec, dt: float,
+                  n: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(a_mem, a_syn, gain, leak_bias)`` per neuron from the neuron's spec and step ``dt``
+    (s); ``gain`` maps a synaptic input to the membrane drive (through the synapse for CuBa)."""
+    p = partial(_param, spec)
     if kind == "cuba_lif":
-        a_s, g_s = synapse_coefficients(m.tau_syn.double(), m.dt, m.method, m.w_in.double())
-        a_m, g_m, b_m = leaky_coefficients(m.tau_mem.double(), m.r.double(),
-                                           m.v_leak.double(), m.dt, m.method, name="tau_mem")
+        a_s, g_s = synapse_coefficients(p("tau_syn"), dt, spec.method, p("w_in"))
+        a_m, g_m, b_m = leaky_coefficients(p("tau_mem"), p("r"), p("v_leak"), dt, spec.method,
+                                           name="tau_mem")
         a_syn = _vec(a_s, n)
         # the kernel adds (1 - a_syn) b_mem to the current, i.e. b_mem per step at steady state
         return _vec(a_m, n), a_syn, _vec(g_m * g_s, n), _vec(b_m, n) * (1 - a_syn)
     if kind == "if":
-        return _vec(1.0, n), _vec(0.0, n), _vec(m.r.double() * m.dt, n), _vec(0.0, n)
-    a, g, b = leaky_coefficients(m.tau.double(), m.r.double(), m.v_leak.double(), m.dt,
-                                 m.method)
+        return _vec(1.0, n), _vec(0.0, n), _vec(p("r") * dt, n), _vec(0.0, n)
+    a, g, b = leaky_coefficients(p("tau"), p("r"), p("v_leak"), dt, spec.method)
     return _vec(a, n), _vec(0.0, n), _vec(g, n), _vec(b, n)
 
 
@@ -95,14 +103,18 @@ def _float_layer(v: LayerView) -> FloatLayer:
         raise ValueError(f"layer {v.name}: no integer model for neuron {kind!r}; use lif, "
                          "cuba_lif, if or li")
     n = v.n_out
-    a_mem, a_syn, gain, leak = _coefficients(kind, v.neuron, n)
+    if v.channels:
+        raise ValueError(f"layer {v.name}: no integer model for a neuron with engine current "
+                         "channels; quantize takes dense spiking layers")
+    a_mem, a_syn, gain, leak = _coefficients(kind, v.neuron, v.dt, n)
     w = v.weight.to(F64) * gain[:, None]
     rec = None if v.rec_weight is None else v.rec_weight.to(F64) * gain[:, None]
     b = torch.zeros(n, dtype=F64) if v.bias is None else v.bias.to(F64)
     bias_v = (gain * b + leak) / (1 - a_syn)  # CuBa: steady-state drive of the membrane
-    theta = None if kind == "li" else _vec(v.neuron.v_threshold.double(), n)
+    spiking = v.neuron.spiking
+    theta = _vec(_param(v.neuron, "v_threshold"), n) if spiking else None
     return FloatLayer(v.name, kind, w, rec, bias_v, a_mem, a_syn, theta,
-                      getattr(v.neuron, "reset", "zero"))
+                      v.neuron.options.reset if spiking else "zero")
 
 
 def calibrate(network: nn.Module, layers: list[FloatLayer], x: Tensor) -> None:

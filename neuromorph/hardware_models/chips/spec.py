@@ -15,7 +15,7 @@ NEURON_KINDS = ("lif", "cuba_lif", "if", "li", "alif")
 RESET_KINDS = ("zero", "subtract")
 #: fields that are metadata, not figures needing a source
 _META = ("name", "full_name", "sources", "notes", "neuron_types", "reset_types", "recurrent",
-         "conv", "dense", "decay", "energy_model")
+         "conv", "dense", "decay", "energy_model", "refractory")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class ChipSpec:
     ``"bitshift"`` (``v -= v >> dash``, Xylo), ``"none"`` (IF only), ``"software"``.
     ``energy_model`` is ``"per_op"`` (energy from counted synaptic ops and neuron updates) or
     ``"power"`` (a real-time chip: measured power x inference duration).
+    ``synaptic_currents``: how many exponential synaptic currents (time constants) one neuron
+    holds; ``refractory``: whether a neuron can hold still for a refractory period.
     """
 
     name: str
@@ -54,6 +56,7 @@ class ChipSpec:
     max_delay_steps: int | None = None
     max_kernel: int | None = None
     max_channels: int | None = None
+    synaptic_currents: int | None = None  # exponential synaptic currents per neuron
     energy_per_synop: float | None = None  # J per synaptic operation
     energy_per_neuron_update: float | None = None  # J per neuron update
     time_per_synop: float | None = None  # s
@@ -62,6 +65,7 @@ class ChipSpec:
     dynamic_power: float | None = None  # W (application-specific where published so)
     sources: dict[str, str] = field(default_factory=dict)
     notes: str = ""
+    refractory: bool = False  # a refractory period is available (in whole steps)
 
     def __post_init__(self) -> None:
         bad_n = [n for n in self.neuron_types if n not in NEURON_KINDS]

@@ -1,48 +1,66 @@
 """A chip-agnostic view of a network: one :class:`LayerView` per synapse + neuron population.
 
-``layer_views(model, input_shape=None)`` walks a
-:class:`~neuromorph.networks.spiking_layers.SpikingSequential` (or a single spiking layer) and
-reports, per layer, what a chip cares about: neurons, fan-in / fan-out, synapse count, weights,
-neuron kind and options. :func:`neuromorph.hardware_models.chips.check` and ``quantize`` read it.
+A view is built in one place, :func:`make_view`, from specs and arrays: the population's neuron
+spec (:mod:`neuromorph.specs`: ``tau`` s, ``v_threshold`` V, ``options``, ``method``, ``shape``),
+its synapse spec (``Affine`` / ``Conv``), its weights, the step ``dt`` (s) and, for the event
+engine, the current channels that filter its input (``LI`` specs). :func:`layer_views` reads
+three kinds of network into views:
+
+- a dense module (``SpikingSequential`` or one layer): ``module.spec`` of each neuron, the
+  weights of its synapse (:mod:`.view_modules`);
+- a spec :class:`~neuromorph.specs.Graph` with its ``weights`` (``{node: {"weight": W,
+  "bias": b}}``, as :func:`neuromorph.nir.spec_nodes.nir_to_graph` and
+  :func:`neuromorph.sim.spec_io.network_spec` give them) (:mod:`.view_graph`);
+- an event-engine :class:`~neuromorph.sim.Network`, through
+  :func:`~neuromorph.sim.spec_io.network_spec` (:mod:`.view_graph`).
+
+:func:`neuromorph.hardware_models.chips.check` and ``quantize`` read the views.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from neuromorph.networks.neurons import NEURONS, NeuronBase
-from neuromorph.networks.spiking_layers import (
-    RecurrentSpiking,
-    SpikingConv2d,
-    SpikingLinear,
-    SpikingSequential,
-)
+from neuromorph import specs
+from neuromorph.networks.neurons import NEURONS
+from neuromorph.sim.network import Network
 
-#: neuron class -> its neuromorph name (inverse of the one neuron registry)
-NEURON_NAMES: dict[type, str] = {cls: name for name, cls in NEURONS.items()}
+#: neuron spec class -> its neuromorph name (the one neuron registry, read through each
+#: module's ``SPEC``); spec classes without a layer name keep their spec kind
+NEURON_NAMES: dict[type, str] = {cls.SPEC: name for name, cls in NEURONS.items()}
 
 
 @dataclass
 class LayerView:
-    """What one layer asks of a chip (``n_out`` neurons fed by ``n_in`` inputs)."""
+    """What one layer asks of a chip (``n_out`` neurons fed by ``n_in`` inputs).
+
+    ``channels``: the engine's current channels feeding the neuron (name -> ``LI`` spec: an
+    exponential synaptic current each); a LIF with channels is a current-based LIF.
+    ``from_input``: the synapse is fed by the network's input (chip input channels), not by
+    another population.
+    """
 
     name: str
     kind: str  # "dense" | "conv" | "recurrent" | "neuron" | "pool" | "flatten" | "delay" | ...
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
-    neuron: nn.Module | None = None
-    weight: Tensor | None = None  # dense [out, in] (recurrent: the input weights)
+    neuron: specs.NeuronSpec | None = None
+    synapse: specs.Spec | None = None  # Affine / Conv (geometry)
+    weight: Tensor | None = None  # dense [out, in] (recurrent: the input weights); conv kernel
     bias: Tensor | None = None
     rec_weight: Tensor | None = None
-    module: nn.Module | None = None  # the synapse module (conv geometry)
+    dt: float | None = None  # s
+    channels: dict[str, specs.LI] = field(default_factory=dict)
     fan_in: int = 0
     fan_out: int = 0
     synapses: int = 0
     delay_steps: int = 0
+    from_input: bool = True
 
     @property
     def n_in(self) -> int:
@@ -54,109 +72,90 @@ class LayerView:
 
     @property
     def neuron_kind(self) -> str | None:
+        """The neuron's name (``"lif"``, ``"cuba_lif"``, ...); a LIF with current channels is a
+        ``"cuba_lif"``."""
         if self.neuron is None:
             return None
-        return NEURON_NAMES.get(type(self.neuron), type(self.neuron).__name__)
+        name = NEURON_NAMES.get(type(self.neuron), self.neuron.kind)
+        return "cuba_lif" if name == "lif" and self.channels else name
+
+    def time_constants(self) -> list[tuple[str, Tensor]]:
+        """``(name, tau)`` of the neuron and its channels (s), as float64 tensors."""
+        n = self.neuron
+        out = [(k, torch.as_tensor(getattr(n, k), dtype=torch.float64))
+               for k in ("tau", "tau_mem", "tau_syn") if hasattr(n, k)]
+        for k, ch in self.channels.items():
+            label = "tau_syn" if len(self.channels) == 1 else f"tau_syn[{k}]"
+            out.append((label, torch.as_tensor(ch.tau, dtype=torch.float64)))
+        return out
 
 
 def _nnz_stats(w: Tensor) -> tuple[int, int, int]:
+    """``(max fan-in, max fan-out, non-zero count)`` of a dense ``[out, in]`` weight."""
     nz = w.detach() != 0
+    if nz.numel() == 0:
+        return 0, 0, 0
     return int(nz.sum(1).max()), int(nz.sum(0).max()), int(nz.sum())
 
 
-def _probe(module: nn.Module, shape: tuple[int, ...], stateful: bool) -> tuple[int, ...]:
-    with torch.no_grad():
-        if stateful:
-            y = module(torch.zeros(1, 1, *shape))
-            return tuple((y if isinstance(y, Tensor) else y[0]).shape[2:])
-        return tuple(module(torch.zeros(1, *shape)).shape[1:])
+def _conv_fans(c: specs.Conv) -> tuple[int, int, int]:
+    """``(fan-in, fan-out, weights)`` of a convolution from its geometry."""
+    k = math.prod(c.kernel_size)
+    fan_in = (c.in_channels // c.groups) * k
+    fan_out = c.out_channels // c.groups * math.prod(
+        math.ceil(kk / s) for kk, s in zip(c.kernel_size, c.stride, strict=True))
+    return fan_in, fan_out, c.out_channels * fan_in
 
 
-def _dense(name: str, m: SpikingLinear, shape: tuple[int, ...]) -> LayerView:
-    w = m.synapse.weight.detach()
-    fi, fo, n = _nnz_stats(w)
-    return LayerView(name, "dense", shape, (w.shape[0],), m.neuron, w,
-                     None if m.synapse.bias is None else m.synapse.bias.detach(),
-                     module=m.synapse, fan_in=fi, fan_out=fo, synapses=n)
+def make_view(name: str, neuron: specs.NeuronSpec | None, synapse: specs.Spec | None, *,
+              in_shape: tuple[int, ...], out_shape: tuple[int, ...], dt: float | None = None,
+              weight: Tensor | None = None, bias: Tensor | None = None,
+              rec_weight: Tensor | None = None, channels: dict[str, specs.LI] | None = None,
+              kind: str | None = None, from_input: bool = True,
+              delay_steps: int = 0) -> LayerView:
+    """The one place a :class:`LayerView` is made: from the neuron spec, the synapse spec and
+    the weights (``[out, in]``; conv: the kernel). Fan-in / fan-out / synapse counts come from
+    the non-zero weights (dense) or the kernel geometry (conv)."""
+    def as_tensor(x: Any) -> Tensor | None:
+        return None if x is None else torch.as_tensor(x).detach()
+
+    weight, bias, rec_weight = as_tensor(weight), as_tensor(bias), as_tensor(rec_weight)
+    if isinstance(synapse, specs.Conv):
+        kind = kind or "conv"
+        fan_in, fan_out, count = _conv_fans(synapse)
+    elif weight is not None:
+        kind = kind or ("recurrent" if rec_weight is not None else "dense")
+        full = weight if rec_weight is None else torch.cat([weight, rec_weight.to(weight)], 1)
+        fan_in, fan_out, count = _nnz_stats(full)
+    else:
+        kind = kind or ("neuron" if neuron is not None else "identity")
+        fan_in = fan_out = count = 0
+    return LayerView(name, kind, tuple(in_shape), tuple(out_shape), neuron, synapse, weight,
+                     bias, rec_weight, dt, dict(channels or {}), fan_in, fan_out, count,
+                     delay_steps, from_input)
 
 
-def _conv(name: str, m: SpikingConv2d, shape: tuple[int, ...]) -> LayerView:
-    out = _probe(m, shape, True)
-    c = m.synapse
-    kh, kw = c.kernel_size
-    fan_in = (c.in_channels // c.groups) * kh * kw
-    fan_out = c.out_channels // c.groups * math.ceil(kh / c.stride[0]) * math.ceil(kw / c.stride[1])
-    return LayerView(name, "conv", shape, out, m.neuron, module=c, fan_in=fan_in,
-                     fan_out=fan_out, synapses=c.weight.numel(),
-                     bias=None if c.bias is None else c.bias.detach())
+def layer_views(network: Any, input_shape: tuple[int, ...] | None = None, *,
+                weights: dict[str, dict[str, Any]] | None = None,
+                dt: float | None = None) -> list[LayerView]:
+    """One :class:`LayerView` per layer of ``network``, in order from the input.
 
-
-def _recurrent(name: str, m: RecurrentSpiking, shape: tuple[int, ...]) -> LayerView:
-    w, r = m.input.weight.detach(), m.recurrent.weight.detach()
-    fi, fo, n = _nnz_stats(torch.cat([w, r], dim=1))
-    return LayerView(name, "recurrent", shape, (w.shape[0],), m.neuron, w,
-                     None if m.input.bias is None else m.input.bias.detach(), r, m.input,
-                     fi, fo, n)
-
-
-_KINDS: dict[type, str] = {nn.Flatten: "flatten", nn.AvgPool2d: "pool", nn.MaxPool2d: "pool",
-                           nn.Dropout: "identity", nn.Identity: "identity"}
-
-
-def _other(name: str, m: nn.Module, shape: tuple[int, ...]) -> LayerView:
-    if isinstance(m, NeuronBase):
-        kind = "delay" if type(m).__name__ == "Delay" else "neuron"
-        view = LayerView(name, kind, shape, _probe(m, shape, True),
-                         None if kind == "delay" else m)
-        if kind == "delay":
-            view.delay_steps = int(m.steps.max()) if m.steps.numel() else 0
-        return view
-    if isinstance(m, nn.Linear):
-        fi, fo, n = _nnz_stats(m.weight)
-        return LayerView(name, "dense", shape, (m.out_features,), None, m.weight.detach(),
-                         None if m.bias is None else m.bias.detach(), module=m, fan_in=fi,
-                         fan_out=fo, synapses=n)
-    kind = _KINDS.get(type(m), "pool" if "Pool" in type(m).__name__ else type(m).__name__)
-    return LayerView(name, kind, shape, _probe(m, shape, False))
-
-
-_VIEWS = {SpikingLinear: _dense, SpikingConv2d: _conv, RecurrentSpiking: _recurrent}
-
-
-def layer_views(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> list[LayerView]:
-    """One :class:`LayerView` per layer of ``model`` (a ``SpikingSequential`` or one layer).
-
-    A bare neuron after an ``nn.Linear`` is merged into that dense layer's view.
+    ``network``: a dense module (``SpikingSequential`` or one spiking layer; ``input_shape``
+    for a first layer that does not fix it, e.g. a convolution), a spec ``Graph`` with its
+    ``weights`` (``dt`` (s) when its metadata records none), or an engine ``Network``.
     """
-    layers = list(model.layers) if isinstance(model, SpikingSequential) else [model]
-    shape = tuple(input_shape) if input_shape is not None else _first_shape(layers[0])
-    if shape is None:
-        raise ValueError(f"cannot infer the input shape of {type(layers[0]).__name__}; pass "
-                         "input_shape=(C, H, W) (per-sample features)")
-    views: list[LayerView] = []
-    for i, layer in enumerate(layers):
-        fn = _VIEWS.get(type(layer), _other)
-        view = fn(str(i), layer, shape)
-        prev = views[-1] if views else None
-        if view.kind == "neuron" and prev is not None and prev.kind == "dense" \
-                and prev.neuron is None:
-            prev.neuron, prev.out_shape = view.neuron, view.out_shape
-        else:
-            views.append(view)
-        shape = view.out_shape
-    return views
+    from neuromorph.hardware_models.chips.view_graph import engine_views, graph_views
+    from neuromorph.hardware_models.chips.view_modules import module_views
+
+    if isinstance(network, nn.Module):
+        return module_views(network, input_shape)
+    if isinstance(network, specs.Graph):
+        return graph_views(network, weights, dt)
+    if isinstance(network, Network):
+        return engine_views(network)
+    raise ValueError(f"cannot read a {type(network).__name__} as a network: give a dense module "
+                    "(SpikingSequential or a spiking layer), a neuromorph.specs.Graph with "
+                    "weights=, or an event-engine neuromorph.sim.Network")
 
 
-def _first_shape(layer: nn.Module) -> tuple[int, ...] | None:
-    if isinstance(layer, SpikingLinear):
-        return (layer.synapse.in_features,)
-    if isinstance(layer, RecurrentSpiking):
-        return (layer.input.in_features,)
-    if isinstance(layer, nn.Linear):
-        return (layer.in_features,)
-    if isinstance(layer, NeuronBase) and layer.shape is not None:
-        return layer.shape
-    return None
-
-
-__all__ = ["NEURON_NAMES", "LayerView", "layer_views"]
+__all__ = ["NEURON_NAMES", "LayerView", "layer_views", "make_view"]
