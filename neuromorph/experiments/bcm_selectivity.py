@@ -23,12 +23,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
+from neuromorph.experiments.plasticity_figures import bcm_figures  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import BCM  # noqa: E402
 from neuromorph.models import linear_map  # noqa: E402
@@ -122,30 +121,10 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    hist = torch.stack(history).numpy()  # [time, pattern, neuron]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-    for j in range(min(cfg.neurons, 4)):
-        for k in range(cfg.patterns):
-            axes[0].plot(times, hist[:, k, j], color=f"C{k}", alpha=0.8,
-                         label=f"pattern {k}" if j == 0 else None)
-    axes[0].set_xlabel("presentations")
-    axes[0].set_ylabel("response (first 4 neurons)")
-    axes[0].legend(fontsize=7)
-    axes[1].plot(times, torch.stack(thetas).numpy())
-    axes[1].set_xlabel("presentations")
-    axes[1].set_ylabel("sliding threshold theta")
-    im = axes[2].imshow(resp.numpy(), aspect="auto", cmap="viridis")
-    axes[2].set_xlabel("neuron")
-    axes[2].set_ylabel("pattern")
-    axes[2].set_title("final responses")
-    fig.colorbar(im, ax=axes[2])
-    run.save_figure(fig, "selectivity")
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.hist([si0.numpy(), si.numpy()], bins=np.linspace(0, 1, 11), label=["initial", "final"])
-    ax.set_xlabel("normalised selectivity index")
-    ax.set_ylabel("neurons")
-    ax.legend()
-    run.save_figure(fig, "selectivity_histogram")
+    figures = bcm_figures(times, torch.stack(history).numpy(), torch.stack(thetas).numpy(),
+                          si0.numpy(), si.numpy(), cfg.selective_at)
+    for name, fig in figures.items():
+        run.save_figure(fig, name)
     run.save_network(linear_map(w), info={"rule": "bcm", "response": "relu(W x)",
                                           "theta": theta.tolist()})
     run.save_model({"patterns": pats}, "data")

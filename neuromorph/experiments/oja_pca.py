@@ -23,12 +23,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
+from neuromorph.experiments.plasticity_figures import oja_figures  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import Oja, Sanger  # noqa: E402
 from neuromorph.models import linear_map  # noqa: E402
@@ -124,24 +124,11 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.semilogy(seen, [a[0] for a in curve["oja"]], "k-", lw=2, label="Oja -> PC1")
-    for k in range(cfg.components):
-        ax.semilogy(seen, [a[k] for a in curve["sanger"]], label=f"Sanger -> PC{k + 1}")
-    ax.axhline(cfg.threshold_deg, color="r", ls="--", lw=1, label=f"{cfg.threshold_deg} deg")
-    ax.set_xlabel("samples")
-    ax.set_ylabel("angle to the true component (deg)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    run.save_figure(fig, "angles")
-    fig, ax = plt.subplots(figsize=(6.5, 3))
-    ax.imshow(torch.cat([w_oja, w_gha, u[:, : cfg.components].T]).numpy(), cmap="RdBu",
-              vmin=-1, vmax=1)
-    ax.set_yticks(range(1 + 2 * cfg.components),
-                  ["oja"] + [f"gha{k + 1}" for k in range(cfg.components)]
-                  + [f"true{k + 1}" for k in range(cfg.components)])
-    ax.set_xlabel("input dimension")
-    run.save_figure(fig, "weights")
+    figures = oja_figures(seen, np.array([a[0] for a in curve["oja"]]),
+                          np.array(curve["sanger"]), a_pca, cfg.threshold_deg, w_oja.numpy(),
+                          w_gha.numpy(), u.numpy())
+    for name, fig in figures.items():
+        run.save_figure(fig, name)
     run.save_network(linear_map(w_gha), info={"rule": "sanger"})  # y = W x: the k PCs
     run.save_network(linear_map(w_oja), info={"rule": "oja"}, name="oja")
     run.save_model({"true_components": u, "variances": lam}, "data")
