@@ -95,7 +95,11 @@ def test_layered_engine_network_against_xylo_limits() -> None:
 
 
 def test_small_engine_network_fits_loihi2() -> None:
-    assert check(_layered((32, 4), n_in=16), "loihi2") == []
+    net = _layered((32, 4), n_in=16)
+    views = layer_views(net)  # two current-based populations, 16 x 32 + 32 x 4 synapses
+    assert [(v.name, v.neuron_kind, v.n_out, v.synapses) for v in views] == [
+        ("H0", "cuba_lif", 32, 512), ("H1", "cuba_lif", 4, 128)]
+    assert check(net, "loihi2") == []
 
 
 def _same(a, b) -> None:
