@@ -1,4 +1,4 @@
-"""A trained dense LIF stack runs event-driven in the engine (sim.from_dense): the same input
+"""A trained dense LIF stack runs event-driven in the engine (models.from_dense): the same input
 spike trains give the same spikes in every layer, shifted by one step per layer (float64)."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from neuromorph.models.from_dense import NotConvertibleError, network_from_dense
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
 from neuromorph.sim import SpikeGeneratorGroup, SpikeMonitor
-from neuromorph.sim.from_dense import NotConvertibleError, network_from_dense
 
 T, N_IN, DT = 300, 20, 1e-3
 
