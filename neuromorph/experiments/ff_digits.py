@@ -34,7 +34,12 @@ from neuromorph.experiments.rules_cell import CellResult, CellSettings, run_cell
 from neuromorph.experiments.rules_data import DATASETS  # noqa: E402
 from neuromorph.experiments.rules_entries import all_entries  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
+from neuromorph.models import build_module  # noqa: E402
+from neuromorph.specs import spec_from_dict  # noqa: E402
 from neuromorph.substrates import SUBSTRATES, default_data_dir  # noqa: E402
+
+#: the key of a seed's results that holds the trained FF network (spec + state, plain data)
+TRAINED_FF = "ff_network"
 
 SUMMARY = "forward-forward and collaborative FF vs backprop on digits, same network, 3 seeds"
 
@@ -102,11 +107,13 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     def train_methods(seed: int) -> dict[str, dict]:
         out = {}
         for method in cfg.methods:
-            cell = run_cell(method, cfg.substrate, seed, settings)
+            cell = run_cell(method, cfg.substrate, seed, settings, keep_network=method == "ff")
             if cell.refused or cell.error:
                 raise RuntimeError(f"{method} on {cfg.substrate} (seed {seed}) did not run: "
                                    f"{cell.refused or cell.error}")
             out[method] = cell.to_dict()
+            if method == "ff":
+                out[TRAINED_FF] = cell.model
             bar.update()
         return out
 
@@ -128,4 +135,10 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
     run.save_figure(figure(results, title), "test_accuracy")
+    if "ff" in cfg.methods:  # the last seed's trained FF network, reloadable without this code
+        saved = per_seed[-1][TRAINED_FF]
+        net = build_module(spec_from_dict(saved["spec"]), dt=1.0)
+        net.load_state_dict(saved["state"])
+        run.save_network(net, info={"seed": cfg.seed + cfg.seeds - 1, "rule": "ff",
+                                    "dataset": cfg.dataset})
     return run.path

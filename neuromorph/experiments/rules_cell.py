@@ -20,6 +20,7 @@ from neuromorph.access import AccessError
 from neuromorph.experiments.rules_data import MatrixTask, load_task
 from neuromorph.experiments.rules_entries import Context, RuleEntry, all_entries, seeded
 from neuromorph.learning_rules.base import LearningRule, make_optimizer
+from neuromorph.models import module_spec
 from neuromorph.networks.physical import LabelEmbedding
 from neuromorph.networks.stack import StackNet
 from neuromorph.substrates import build_network
@@ -107,8 +108,12 @@ def run_cell_saved(rule_name: str, substrate: str, seed: int, s: CellSettings) -
     return run_cell(rule_name, substrate, seed, s).to_dict()
 
 
-def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings) -> CellResult:
-    """Train and score one (rule, substrate, seed) cell (see the module docstring)."""
+def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings,
+             keep_network: bool = False) -> CellResult:
+    """Train and score one (rule, substrate, seed) cell (see the module docstring).
+
+    ``keep_network``: also set ``result.model = {"spec": ..., "state": ...}``, the trained network
+    (before the drift test) as plain data that :func:`neuromorph.models.build_module` rebuilds."""
     torch.set_num_threads(1)
     out = CellResult(rule_name, substrate, seed)
     entry = all_entries().get(rule_name)
@@ -130,6 +135,9 @@ def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings) -> Cell
         out.peak_mib = peak / MIB
         out.test_accuracy = rule.accuracy(task.x_test, task.y_test)
         out.train_accuracy = rule.accuracy(task.x_train, task.y_train)
+        if keep_network:
+            out.model = {"spec": module_spec(net).to_dict(),
+                         "state": {k: v.detach().clone() for k, v in net.state_dict().items()}}
         drift_gen = seeded(seed + 991)
         for stage in net.layers:
             stage.transform.perturb(s.drift, drift_gen)

@@ -25,6 +25,8 @@ from neuromorph.networks.spiking_layers import (
     SpikingLinear,
     SpikingSequential,
 )
+from neuromorph.networks.stack import StackNet
+from neuromorph.substrates import build_network
 
 
 def _neuron_classes() -> dict[type[specs.Spec], type[neurons.NeuronBase]]:
@@ -63,7 +65,26 @@ def _physical_layer(m: PhysicalLayer) -> specs.PhysicalLayer:
                                m.linear.bias is not None)
 
 
+def _substrate_net(m: StackNet) -> specs.SubstrateNetwork:
+    made_as = getattr(m, "made_as", None)
+    if made_as is None:
+        raise NoSpecError("this StackNet was not built by neuromorph.substrates.build_network, so "
+                          "it has no spec; build it by substrate name")
+    emb = m.embedding
+    if emb is not None and not isinstance(emb, LabelEmbedding):
+        raise NoSpecError(f"StackNet embedding {type(emb).__name__} has no spec")
+    return specs.SubstrateNetwork(**made_as,
+                                  label_scale=None if emb is None else float(emb.scale))
+
+
+def _substrate_build(s: specs.SubstrateNetwork, dt: float) -> StackNet:
+    emb = None if s.label_scale is None else LabelEmbedding(s.n_classes, s.label_scale)
+    return build_network(s.substrate, s.n_in, s.n_classes, seed=s.seed, hidden=s.hidden,
+                         embedding=emb, **dict(s.options))
+
+
 TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
+    StackNet: _substrate_net,
     SpikingLinear: lambda m: specs.SpikingLinear(_affine(m.synapse), module_spec(m.neuron)),
     SpikingConv2d: lambda m: specs.SpikingConv(_conv(m.synapse), module_spec(m.neuron)),
     RecurrentSpiking: lambda m: specs.RecurrentSpiking(
@@ -126,6 +147,7 @@ def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
 
 
 BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
+    specs.SubstrateNetwork: _substrate_build,
     specs.SpikingLinear: _spiking_linear,
     specs.SpikingConv: _spiking_conv,
     specs.RecurrentSpiking: _recurrent,

@@ -14,6 +14,7 @@ from neuromorph.specs.containers import (
     RecurrentSpiking,
     SpikingConv,
     SpikingLinear,
+    SubstrateNetwork,
     System,
 )
 from neuromorph.specs.graph import Graph, Sequential
@@ -47,6 +48,6 @@ __all__ = [
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
     "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",
     "RecurrentSpiking", "Scale", "Sequential", "Spec", "SpikeOptions", "SpikingConv",
-    "SpikingLinear", "System",
+    "SpikingLinear", "SubstrateNetwork", "System",
     "Threshold", "as_param", "as_shape", "check_reset_kind", "register", "spec_from_dict",
 ]

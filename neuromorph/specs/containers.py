@@ -105,5 +105,25 @@ class PhysicalNetwork(Spec):
     label_scale: float = 1.0
 
 
+@register
+@dataclass(frozen=True)
+class SubstrateNetwork(Spec):
+    """``logits = W_2 F(W_1 x)`` on the rules matrix's substrate ``substrate`` (registry name of
+    ``neuromorph.substrates``), built by its ``build_network`` with these arguments; with a label
+    embedding of ``n_classes`` at ``label_scale`` when that is given (forward-forward nets)."""
+
+    kind = "SubstrateNetwork"
+    substrate: str = "digital"
+    n_in: int = 1
+    n_classes: int = 2
+    seed: int = 0
+    hidden: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    label_scale: float | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.substrate, self.n_in, self.n_classes, self.seed, self.hidden))
+
+
 __all__ = ["PhysicalLayer", "PhysicalNetwork", "RecurrentSpiking", "SpikingConv",
-           "SpikingLinear", "System"]
+           "SpikingLinear", "SubstrateNetwork", "System"]

@@ -121,7 +121,11 @@ def build_network(
         old = first.linear
         first.linear = sub.first_linear(old.in_features, old.out_features)
         first.linear.load_state_dict(old.state_dict())
-    return StackNet([first, Stage(transform, n_classes)], embedding)
+    net = StackNet([first, Stage(transform, n_classes)], embedding)
+    # what models.module_spec records to build the same network again
+    net.made_as = dict(substrate=name, n_in=n_in, n_classes=n_classes, seed=seed, hidden=hidden,
+                       options=dict(options))
+    return net
 
 
 def callable_substrate(name: str, fn: Callable[..., Any], width: int, concat: bool = True,

@@ -2,7 +2,12 @@
 
 import json
 
+import torch
+
 from neuromorph.cli import main
+from neuromorph.experiments.rules_data import load_task
+from neuromorph.experiments.rules_entries import Context, all_entries
+from neuromorph.models import load_model
 
 
 def test_ff_digits_writes_a_run_directory_with_every_method(tmp_path, capsys):
@@ -18,6 +23,15 @@ def test_ff_digits_writes_a_run_directory_with_every_method(tmp_path, capsys):
     assert metrics["test_accuracy"] == metrics["ff_test_accuracy_mean"]
     assert (out / "results.txt").is_file() and (out / "test_accuracy.png").is_file()
     assert "ff-digits: digits on digital, 2 seed(s)" in capsys.readouterr().out
+    # the last seed's FF network reloads from model.json + model.pt, and the FF rule around the
+    # reloaded network scores the run's own test accuracy on the same split
+    net, info = load_model(out)
+    assert info["rule"] == "ff" and info["seed"] == 1
+    task = load_task("digits", 1)
+    rule = all_entries()["ff"].build(net, Context(task.n_classes, 1, net.embedding,
+                                                  task.x_train, task.y_train))
+    seed1 = torch.load(out / "seeds" / "seed-1.pt", weights_only=True)["ff"]
+    assert rule.accuracy(task.x_test, task.y_test) == seed1["test_accuracy"]
 
 
 def test_ff_digits_bad_config_is_a_clear_error(tmp_path, capsys):
