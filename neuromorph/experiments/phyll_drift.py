@@ -58,7 +58,8 @@ class Config(ExperimentConfig):
         self.check(self.lr > 0 and self.supervised_lr > 0, "learning rates must be > 0")
 
 
-Trainer = tuple[Callable[[], object], Callable[[], float]]
+#: (one training step, test accuracy now, the network being trained)
+Trainer = tuple[Callable[[], object], Callable[[], float], torch.nn.Module]
 
 
 def _phyll(system: PhysicalSystem, task: Task, cfg: Config) -> Trainer:
@@ -70,6 +71,7 @@ def _phyll(system: PhysicalSystem, task: Task, cfg: Config) -> Trainer:
     return (
         lambda: rule.train_batch(task.x_train, task.y_train, opt),
         lambda: rule.accuracy(task.x_test, task.y_test),
+        net,
     )
 
 
@@ -82,7 +84,7 @@ def _supervised(system: PhysicalSystem, task: Task, cfg: Config, mode: str, trai
         for _ in range(cfg.epochs):
             rule.train_batch(task.x_train, task.y_train, opt)
     step = (lambda: rule.train_batch(task.x_train, task.y_train, opt)) if train else (lambda: None)
-    return step, lambda: rule.accuracy(task.x_test, task.y_test)
+    return step, lambda: rule.accuracy(task.x_test, task.y_test), clf
 
 
 METHODS: dict[str, Callable[[PhysicalSystem, Task, Config], Trainer]] = {
@@ -103,7 +105,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     for name, build in METHODS.items():
         system = make_system(cfg.system, cfg.width, cfg.width, seed=cfg.system_seed)
         system.reseed(cfg.seed)
-        step, evaluate = build(system, task, cfg)
+        step, evaluate, model = build(system, task, cfg)
         curve = [(0, evaluate())]
         for epoch in range(1, cfg.epochs + 1):
             if epoch == cfg.perturb_at:
@@ -114,6 +116,8 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                 curve.append((epoch, evaluate()))
             bar.update()
         curves[name] = curve
+        if name == "phyll (in situ)":
+            phyll_net = model
         key = name.split(" ")[0]
         before = [a for e, a in curve if e < cfg.perturb_at][-1]
         after = [a for e, a in curve if e == cfg.perturb_at][0]
@@ -143,4 +147,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     fig.axes[0].axvline(cfg.perturb_at, color="k", ls="--", lw=1, label="perturbation")
     fig.axes[0].legend()
     run.save_figure(fig, "accuracy_over_training")
+    # PhyLL's network as trained on the perturbed device: the spec rebuilds the device, the state
+    # holds its perturbed constants
+    run.save_network(phyll_net, info={"system": cfg.system, "perturbed_at_epoch": cfg.perturb_at})
     return run.path
