@@ -30,10 +30,25 @@ Connector = Callable[[int, int, torch.Generator | None, int | None], Pairs]
 _DENSE_LIMIT = 4_000_000  # pairs drawn as a dense Bernoulli matrix below this many
 
 
+RADIX_LIMIT = 1 << 16  # indices below this sort as 16-bit keys (numpy's O(n) radix sort)
+
+
+def lex_order(major: np.ndarray, minor: np.ndarray, n_minor: int) -> np.ndarray:
+    """The stable permutation that sorts pairs by ``(major, minor)`` (int64 indices >= 0).
+
+    Both below :data:`RADIX_LIMIT`: two stable radix passes on 16-bit keys, minor then major
+    (about 5x faster than one comparison sort at millions of pairs); otherwise one stable sort
+    of ``major * n_minor + minor``. A stable sort's permutation is unique: both give the same.
+    """
+    if major.size and max(int(major.max()), int(minor.max())) < RADIX_LIMIT:
+        by_minor = np.argsort(minor.astype(np.uint16), kind="stable")
+        return by_minor[np.argsort(major[by_minor].astype(np.uint16), kind="stable")]
+    return np.argsort(major * n_minor + minor, kind="stable")
+
+
 def pair_order(pre: Tensor, post: Tensor, n_post: int) -> Tensor:
     """The stable permutation that sorts ``(pre, post)`` pairs (numpy: ~10x torch's CPU sort)."""
-    key = (pre.long() * n_post + post.long()).numpy()
-    return torch.from_numpy(np.argsort(key, kind="stable"))
+    return torch.from_numpy(lex_order(pre.long().numpy(), post.long().numpy(), n_post))
 
 
 def _distinct_per_row(row: Tensor, n_cols: int, g: torch.Generator,
@@ -45,7 +60,7 @@ def _distinct_per_row(row: Tensor, n_cols: int, g: torch.Generator,
     r = row.numpy()
     while True:
         key = r * n_cols + col.numpy()
-        order = np.argsort(key, kind="stable")
+        order = lex_order(r, col.numpy(), n_cols)
         ks = key[order]
         bad = np.zeros(ks.size, dtype=bool)
         bad[1:] = ks[1:] == ks[:-1]
@@ -218,6 +233,7 @@ __all__ = [
     "fixed_indegree",
     "fixed_probability",
     "from_indices",
+    "lex_order",
     "pair_order",
     "sort_pairs",
 ]
