@@ -1,6 +1,7 @@
-"""analog-drift: a digits MLP on PCM and ReRAM crossbars, from 1 second to 10 years.
+"""analog-drift: digits networks on PCM and ReRAM crossbars, from 1 second to 10 years.
 
-The scikit-learn digits MLP (``64 -> hidden -> 10``) is trained three ways -- in float,
+The scikit-learn digits MLP (``64 -> hidden -> 10``) and the spiking digits network of
+``snn-digits`` are each trained three ways -- in float,
 hardware-aware (HWA: noise injection and converters in the loop) and in situ (a forward-only
 rule of the rules library, SPSA by default, measuring only the losses of networks written onto
 the crossbar) -- then programmed onto PCM (aihwkit's
@@ -12,9 +13,11 @@ MLP from its bit-serial DAC codes, for the spiking network from its spikes (one 
 read per time step with a spike).
 
 metrics.json: ``accuracy_float`` (the float model, digital), ``accuracy_<method>_<device>_<t>``
-and ``accuracy_<method>_<device>_<t>_compensated`` (means over seeds), plus ``energy_*``,
-``latency_*``, ``area_*`` (``..._snn_<method>_<device>`` for the spiking network), ``std_*``
-and ``insitu_queries``.
+and ``accuracy_<method>_<device>_<t>_compensated`` (means over seeds; ``accuracy_snn_<method>_...``
+for the spiking network), ``accuracy_<method>_twin`` / ``accuracy_snn_<method>_twin`` (the
+trained analog model before programming), plus ``energy_*``, ``latency_*``, ``area_*``
+(``..._snn_<method>_<device>`` for the spiking network), ``std_*``, ``insitu_queries`` (MLP)
+and ``snn_insitu_queries`` (hardware forward passes of the in-situ training, all seeds).
 """
 
 from __future__ import annotations
@@ -49,7 +52,9 @@ from neuromorph.hardware_models.crossbar import (
     read_model_at,
 )
 
-SUMMARY = "digits MLP on PCM / ReRAM crossbars: float vs HWA vs in-situ, 1 s to 10 years"
+SUMMARY = (
+    "digits MLP and spiking network on PCM / ReRAM crossbars: float vs HWA vs in-situ, "
+    "1 s to 10 years")
 
 METHODS = ("float", "hwa", "insitu")
 DEVICES = ("pcm", "reram")
@@ -80,8 +85,11 @@ class Config(ExperimentConfig):
     insitu_lr: float = 1e-2  # Adam, cosine-annealed
     insitu_batch: int = 128
     insitu_device: str = "pcm"
-    snn: bool = True  # also the spiking digits network (float and HWA)
+    snn: bool = True  # also the spiking digits network (float, HWA and in situ)
     snn_epochs: int = 10
+    snn_insitu_steps: int = 500  # 0 skips the spiking network's in-situ method
+    snn_insitu_batch: int = 64  # samples (25-step spike trains) per in-situ step
+    snn_insitu_c: float = 0.05  # perturbation size (weight units; hard thresholds need more)
 
     def __post_init__(self) -> None:
         self.check(self.seeds >= 1 and self.programmings >= 1, "seeds, programmings must be >= 1")
@@ -93,6 +101,9 @@ class Config(ExperimentConfig):
                    f"{list(IN_SITU_RULES)}, got {self.insitu_rule!r}")
         self.check(self.insitu_c > 0 and self.insitu_lr > 0 and self.insitu_batch >= 1,
                    "insitu_c and insitu_lr must be > 0 and insitu_batch >= 1")
+        self.check(self.snn_insitu_steps >= 0 and self.snn_insitu_batch >= 1,
+                   "snn_insitu_steps must be >= 0 and snn_insitu_batch >= 1")
+        self.check(self.snn_insitu_c > 0, f"snn_insitu_c must be > 0, got {self.snn_insitu_c}")
         self.check(self.insitu_device in DEVICES,
                    f"insitu_device must be one of {list(DEVICES)}, got {self.insitu_device!r}")
         try:
@@ -115,6 +126,16 @@ class Config(ExperimentConfig):
             epochs=self.epochs, batch=self.batch_size, lr=self.lr,
             insitu=InSituSettings(self.insitu_rule, self.insitu_steps, self.insitu_directions,
                                   self.insitu_c, self.insitu_lr, self.insitu_batch))
+
+    def snn_insitu(self) -> InSituSettings:
+        """The spiking network's in-situ run: the MLP's rule, directions and learning rate, its
+        own steps, batch and perturbation size."""
+        return InSituSettings(self.insitu_rule, self.snn_insitu_steps, self.insitu_directions,
+                              self.snn_insitu_c, self.insitu_lr, self.snn_insitu_batch)
+
+    def snn_methods(self) -> list[str]:
+        """The spiking network's methods this run trains (none without ``snn``)."""
+        return [m for m in SNN_METHODS if self.snn and (m != "insitu" or self.snn_insitu_steps)]
 
 
 def data_split(cfg: Config, seed: int) -> Data:
@@ -153,11 +174,12 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     start = time.perf_counter()
     run = RunDir(out_dir, "analog-drift", cfg)
     recipe = cfg.recipe()
+    snn_methods = cfg.snn_methods()
     ticks = cfg.seeds * (2 * cfg.epochs + 20 * (cfg.insitu_steps > 0)
-                         + len(SNN_METHODS) * cfg.snn_epochs * cfg.snn)
+                         + sum(20 if m == "insitu" else cfg.snn_epochs for m in snn_methods))
     bar = tqdm(total=ticks, desc="analog-drift", disable=not progress)
     results: dict[str, list[float]] = {}
-    float_acc, snn_float, queries, costs, models = [], [], 0, {}, {}
+    float_acc, snn_float, queries, snn_queries, costs, models = [], [], 0, 0, {}, {}
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
         data = data_split(cfg, seed)
         for method in METHODS:
@@ -178,11 +200,13 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
                     costs[(method, device)] = inference_cost(model, data.x_test)
             if seed == cfg.seed:
                 models[method] = model
-        for method in SNN_METHODS if cfg.snn else ():
+        for method in snn_methods:
             snn = train_snn(method, cfg.snn_epochs, recipe.tile, recipe.hwa_tile, seed,
-                            bar.update)
+                            bar.update, cfg.snn_insitu(), make_device(cfg.insitu_device))
+            snn_queries += snn.queries
             if snn.digital is not None:
                 snn_float.append(snn.digital)
+            results.setdefault(f"snn_{method}_twin", []).append(snn.score(snn.model))
             for device in DEVICES:
                 accs = evaluate_over_time(snn.model, snn.score, device, seed, cfg.programmings)
                 for key, values in accs.items():
@@ -194,7 +218,8 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     bar.close()
     metrics: dict[str, float] = {"accuracy_float": float(np.mean(float_acc)),
                                  "std_accuracy_float": float(np.std(float_acc)),
-                                 "insitu_queries": float(queries)}
+                                 "insitu_queries": float(queries),
+                                 "snn_insitu_queries": float(snn_queries)}
     if snn_float:
         metrics["accuracy_snn_float"] = float(np.mean(snn_float))
     for key, values in results.items():
@@ -215,7 +240,7 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
                                      TIMES), "accuracy_vs_time")
     if cfg.snn:
         run.save_figure(accuracy_vs_time(results, metrics["accuracy_snn_float"],
-                                         [f"snn_{m}" for m in SNN_METHODS], DEVICES, TIMES),
+                                         [f"snn_{m}" for m in snn_methods], DEVICES, TIMES),
                         "snn_accuracy_vs_time")
     run.save_figure(energy_bars(costs), "energy_per_inference")
     run.save_model({m: model.state_dict() for m, model in models.items()})
@@ -251,6 +276,6 @@ def report(cfg: Config, m: dict[str, float]) -> str:
             lines.append(f"energy per inference, {net} (float weights) on {device}: "
                          f"{m[f'energy_per_inference_J_{key}'] * 1e9:.3f} nJ ({parts} nJ), "
                          f"latency {m[f'latency_s_{key}'] * 1e6:.2f} us")
-    lines.append(f"runtime {m['runtime_s']:.0f} s; "
-                 f"in-situ hardware queries {m['insitu_queries']:.0f}")
+    lines.append(f"runtime {m['runtime_s']:.0f} s; in-situ hardware queries: MLP "
+                 f"{m['insitu_queries']:.0f}, spiking network {m['snn_insitu_queries']:.0f}")
     return "\n".join(lines)

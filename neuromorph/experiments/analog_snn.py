@@ -1,8 +1,10 @@
 """The spiking part of analog-drift: the snn-digits network on crossbars.
 
 The network of ``snn-digits`` (Poisson-coded digits, ``Linear -> LIF -> Linear -> LI``) is
-trained two ways by surrogate-gradient BPTT: in float (then converted with ``to_analog``), and
-hardware-aware (the analog twin with noise injection and converters in the loop). Spikes are
+trained three ways: by surrogate-gradient BPTT in float (then converted with ``to_analog``) and
+hardware-aware (the analog twin with noise injection and converters in the loop), and in situ
+(:mod:`~neuromorph.experiments.analog_snn_insitu`: a forward-only library rule measuring the
+losses of the network written onto the crossbar, then converted like the float one). Spikes are
 0/1, so every DAC range is 1. Accuracy uses the same fixed test spikes as ``snn-digits``; the
 energy per inference counts the array reads from the network's own spikes on those inputs
 (:func:`~neuromorph.hardware_models.crossbar.inference_cost` with ``spiking=True``).
@@ -17,13 +19,16 @@ import torch
 from torch import Tensor, nn
 
 from neuromorph.data.poisson_digits import minibatches
+from neuromorph.experiments.analog_snn_insitu import train_snn_in_situ
+from neuromorph.experiments.analog_training import InSituSettings
 from neuromorph.experiments.snn_common import SNNTask, build_network, evaluate, layer_outputs
 from neuromorph.experiments.snn_digits import Config as DigitsConfig
 from neuromorph.experiments.snn_digits import digits_task
 from neuromorph.hardware_models.crossbar import TileConfig, to_analog
+from neuromorph.hardware_models.crossbar.device import DeviceModel
 from neuromorph.learning_rules.spike_losses import get_loss
 
-SNN_METHODS = ("float", "hwa")
+SNN_METHODS = ("float", "hwa", "insitu")
 
 
 def bptt(model: nn.Module, task: SNNTask, cfg: DigitsConfig, seed: int,
@@ -59,11 +64,15 @@ class SpikingRun:
     score: Callable[[nn.Module], float]
     digital: float | None  # the float network's own accuracy (float method only)
     test_spikes: Tensor
+    queries: int = 0  # hardware forward passes spent in training (insitu method only)
 
 
 def train_snn(method: str, epochs: int, tile: TileConfig, hwa_tile: TileConfig, seed: int,
-              tick: Callable[[], None]) -> SpikingRun:
-    """Train the spiking digits network by ``method`` (``float`` or ``hwa``), on crossbars."""
+              tick: Callable[[], None], insitu: InSituSettings | None = None,
+              device: DeviceModel | None = None) -> SpikingRun:
+    """Train the spiking digits network by ``method`` (``float``, ``hwa`` or ``insitu``), on
+    crossbars. ``insitu`` and ``device``: the in-situ rule's settings and the hardware it
+    trains on (``insitu`` method only)."""
     cfg = DigitsConfig(seed=seed, seeds=1, epochs=epochs)
     task = digits_task(cfg, seed)
 
@@ -83,4 +92,10 @@ def train_snn(method: str, epochs: int, tile: TileConfig, hwa_tile: TileConfig, 
             if hasattr(layer, "hardware") and hasattr(layer, "tile"):
                 layer.tile = tile  # deploy without the training-noise settings
         return SpikingRun(analog, score, None, spikes)
+    if method == "insitu":
+        if insitu is None or device is None:
+            raise ValueError("the insitu method needs its settings and the device it trains on")
+        queries = train_snn_in_situ(net, task, cfg.n_steps, cfg.readout, device, insitu, tile,
+                                    seed, tick)
+        return SpikingRun(to_analog(net, tile, seed), score, None, spikes, queries)
     raise ValueError(f"unknown spiking method {method!r}; choose one of {list(SNN_METHODS)}")

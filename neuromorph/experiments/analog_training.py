@@ -33,7 +33,7 @@ from neuromorph.hardware_models.crossbar.device import DeviceModel
 from neuromorph.hardware_models.crossbar.in_situ import InSituLinear
 from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.evolution import EvolutionStrategy
-from neuromorph.learning_rules.perturbation import PopulationRule
+from neuromorph.learning_rules.perturbation import MemberLoss, PopulationRule, member_losses
 from neuromorph.learning_rules.zeroth_order import SPSA
 from neuromorph.networks.stack import Identity, ReLU, StackNet, Stage
 
@@ -113,10 +113,39 @@ class InSituSettings:
     calibrate_every: int = 50  # steps between measured DAC-range updates
 
 
-IN_SITU_RULES: dict[str, Callable[[StackNet, InSituSettings, int], PopulationRule]] = {
-    "spsa": lambda net, s, seed: SPSA(net, perturbations=s.directions, c=s.c, seed=seed),
-    "es": lambda net, s, seed: EvolutionStrategy(net, pairs=s.directions, sigma=s.c, seed=seed),
+RuleFactory = Callable[[StackNet, InSituSettings, int, MemberLoss], PopulationRule]
+IN_SITU_RULES: dict[str, RuleFactory] = {
+    "spsa": lambda net, s, seed, loss: SPSA(net, perturbations=s.directions, c=s.c, seed=seed,
+                                            loss=loss),
+    "es": lambda net, s, seed, loss: EvolutionStrategy(net, pairs=s.directions, sigma=s.c,
+                                                       seed=seed, loss=loss),
 }
+
+Sampler = Callable[[torch.Generator], tuple[Tensor, Tensor]]  # seeded minibatch (x, y)
+
+
+def optimise_in_situ(net: StackNet, s: InSituSettings, seed: int, sample: Sampler,
+                     tick: Callable[[], None], loss: MemberLoss = member_losses,
+                     calibrate: Callable[[int], None] = lambda step: None) -> None:
+    """``s.steps`` steps of the library rule ``s.rule`` on ``net``, Adam cosine-annealed.
+
+    Each step draws a minibatch with ``sample(generator)`` and lets the rule measure its
+    members' ``loss``; ``calibrate(step)`` runs first (e.g. measured DAC ranges); ``tick`` 20
+    times over the run.
+    """
+    if s.rule not in IN_SITU_RULES:
+        raise ValueError(f"unknown in-situ rule {s.rule!r}; choose one of {list(IN_SITU_RULES)}")
+    rule = IN_SITU_RULES[s.rule](net, s, seed, loss)
+    opt = make_optimizer("adam", rule.parameters(), s.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, s.steps))
+    gen = torch.Generator().manual_seed(seed)
+    for step in range(s.steps):
+        calibrate(step)
+        x, y = sample(gen)
+        rule.train_batch(x, y, opt)
+        schedule.step()
+        if (step + 1) % max(1, s.steps // 20) == 0:
+            tick()
 
 
 def in_situ_net(model: nn.Sequential, device: DeviceModel, tile: TileConfig, t_read: float,
@@ -142,21 +171,17 @@ def train_in_situ(model: nn.Sequential, data: Data, device: DeviceModel, s: InSi
     The trained weights are copied back into ``model``. Queries = network forward passes on
     the hardware (each writes and reads every layer once).
     """
-    if s.rule not in IN_SITU_RULES:
-        raise ValueError(f"unknown in-situ rule {s.rule!r}; choose one of {list(IN_SITU_RULES)}")
     net = in_situ_net(model, device, tile, s.t_read, seed)
-    rule = IN_SITU_RULES[s.rule](net, s, seed)
-    opt = make_optimizer("adam", rule.parameters(), s.lr)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, s.steps))
-    gen = torch.Generator().manual_seed(seed)
-    for step in range(s.steps):
+
+    def sample(gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        idx = torch.randint(len(data.y_train), (s.batch,), generator=gen)
+        return data.x_train[idx], data.y_train[idx]
+
+    def calibrate(step: int) -> None:
         if step % s.calibrate_every == 0:
             calibrate_input_ranges(net, data.x_train[:512])
-        idx = torch.randint(len(data.y_train), (s.batch,), generator=gen)
-        rule.train_batch(data.x_train[idx], data.y_train[idx], opt)
-        schedule.step()
-        if (step + 1) % max(1, s.steps // 20) == 0:
-            tick()
+
+    optimise_in_situ(net, s, seed, sample, tick, calibrate=calibrate)
     with torch.no_grad():
         for k, stage in zip((0, 2), net.layers, strict=True):
             model[k].weight.copy_(stage.linear.weight)

@@ -10,7 +10,8 @@ from neuromorph.experiments.analog_snn import SNN_METHODS
 from neuromorph.experiments.config import ConfigError
 
 TINY = {"seeds": "1", "programmings": "1", "epochs": "5", "hidden": "16", "insitu_steps": "10",
-        "insitu_directions": "2", "snn_epochs": "1", "test_fraction": "0.5"}
+        "insitu_directions": "2", "snn_epochs": "1", "test_fraction": "0.5",
+        "snn_insitu_steps": "200", "snn_insitu_batch": "32"}
 
 
 def expected_keys() -> set[str]:
@@ -34,6 +35,10 @@ def test_tiny_run_writes_every_metric(tmp_path):
     assert metrics["accuracy_float"] > 0.3 and metrics["accuracy_hwa_pcm_1s"] > 0.3  # chance 0.1
     # steps x directions x (+, -), plus one measured DAC-range calibration pass
     assert metrics["insitu_queries"] == 10 * 2 * 2 + 1
+    # the spiking network in situ: steps x directions x (+, -); beats chance (0.1) clearly
+    assert metrics["snn_insitu_queries"] == 200 * 2 * 2
+    for device in DEVICES:
+        assert metrics[f"accuracy_snn_insitu_{device}_1s"] > 0.25  # 0.38 / 0.40 measured
     assert 1e-10 < metrics["energy_per_inference_J_float_pcm"] < 1e-7
     for device in DEVICES:  # the spiking network's energy, counted from its spikes
         assert 1e-11 < metrics[f"energy_per_inference_J_snn_float_{device}"] < 1e-6
@@ -53,6 +58,8 @@ def test_config_errors_are_clear():
         experiments.run("analog-drift", {"insitu_device": "flash"}, None, progress=False)
     with pytest.raises(ConfigError, match="insitu_rule must be one of"):
         experiments.run("analog-drift", {"insitu_rule": "backprop"}, None, progress=False)
+    with pytest.raises(ConfigError, match="snn_insitu_c must be > 0"):
+        experiments.run("analog-drift", {"snn_insitu_c": "0"}, None, progress=False)
     with pytest.raises(ConfigError, match="dac_bits must be 0"):
         experiments.run("analog-drift", {"dac_bits": "1"}, None, progress=False)
 

@@ -7,7 +7,7 @@ from test_crossbar_fit_energy import Perfect  # a device that writes and reads e
 from torch import nn
 
 from neuromorph.hardware_models.crossbar import TileConfig, make_device
-from neuromorph.hardware_models.crossbar.in_situ import InSituLinear
+from neuromorph.hardware_models.crossbar.in_situ import InSituLinear, InSituLinearOverTime
 from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.zeroth_order import SPSA
 from neuromorph.networks.stack import Identity, StackNet, Stage
@@ -86,3 +86,28 @@ def test_bad_settings_are_refused():
         InSituLinear.from_linear(nn.Linear(3, 2, bias=False), Perfect())
     with pytest.raises(ValueError, match=r"expects \[..., 3\]"):
         InSituLinear(3, 2, Perfect())(torch.zeros(1, 4))
+
+
+def test_over_time_layer_is_one_write_read_at_every_step():
+    lin = linear(6, 3)
+    layer = InSituLinearOverTime.from_linear(lin, Perfect(), IDEAL, steps=4)
+    x = torch.randn(5, 4, 6, generator=torch.Generator().manual_seed(5))
+    y = layer(x.reshape(5, 24))
+    assert y.shape == (5, 12)
+    assert torch.allclose(y.reshape(5, 4, 3), F.linear(x, lin.weight, lin.bias), atol=1e-5)
+    assert layer.writes == 1  # the array is written once for the whole sequence
+    with pytest.raises(ValueError, match=r"expects \[B, 4 \* 6\]"):
+        layer(torch.zeros(5, 6))
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        InSituLinearOverTime(6, 3, Perfect(), steps=0)
+
+
+def test_over_time_steps_share_one_noisy_device_state():
+    """On PCM a step's output depends only on its own input: the steps read one write."""
+    lin = linear(6, 3)
+    layer = InSituLinearOverTime.from_linear(lin, make_device("pcm"), TileConfig(input_range=1.0),
+                                             seed=2, steps=3)
+    x = torch.rand(1, 6, generator=torch.Generator().manual_seed(6))
+    y = layer(x.repeat(1, 3)).reshape(3, 3)  # the same input at all 3 steps
+    assert torch.equal(y[0], y[1]) and torch.equal(y[1], y[2])
+    assert not torch.allclose(y[0], F.linear(x, lin.weight, lin.bias)[0], atol=1e-6)  # noisy

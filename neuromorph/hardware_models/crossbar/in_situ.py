@@ -16,6 +16,10 @@ A forward-only rule (:mod:`neuromorph.learning_rules.zeroth_order`, ``evolution`
 population is a real write and read of the array; nothing is differentiated through it.
 ``writes`` counts the measurements. ``input_range`` (DAC full scale, input units) is a buffer,
 set by the caller (e.g. from measured activations), never a trained parameter.
+
+:class:`InSituLinearOverTime` is the same layer driven by a whole input sequence per write
+(a spiking network's ``steps`` time steps, flattened per sample as ``[B, steps * n_in]``): the
+array is written once and the ``steps`` reads all see that one programmed (and read) state.
 """
 
 from __future__ import annotations
@@ -58,11 +62,13 @@ class InSituLinear(nn.Module):
     @classmethod
     def from_linear(cls, lin: nn.Linear, device: DeviceModel, tile: TileConfig | None = None,
                     t_read: float = 1.0, compensation: Compensation = "programmed",
-                    seed: int = 0) -> InSituLinear:
-        """An in-situ copy of ``lin`` (same weights; ``lin`` must have a bias)."""
+                    seed: int = 0, **options: int) -> InSituLinear:
+        """An in-situ copy of ``lin`` (same weights; ``lin`` must have a bias); ``options``:
+        the subclass's own keywords (``steps=`` of :class:`InSituLinearOverTime`)."""
         if lin.bias is None:
             raise ValueError("InSituLinear needs a layer with a bias (the digital offset)")
-        layer = cls(lin.in_features, lin.out_features, device, tile, t_read, compensation, seed)
+        layer = cls(lin.in_features, lin.out_features, device, tile, t_read, compensation, seed,
+                    **options)
         with torch.no_grad():
             layer.weight.copy_(lin.weight)
             layer.bias.copy_(lin.bias)
@@ -86,3 +92,34 @@ class InSituLinear(nn.Module):
         name = getattr(self.device, "name", type(self.device).__name__)
         return (f"{self.in_features}, {self.out_features}, device={name}, "
                 f"t_read={self.t_read} s, writes={self.writes}")
+
+
+class InSituLinearOverTime(InSituLinear):
+    """:class:`InSituLinear` on a sequence: ``[B, steps * n_in] -> [B, steps * n_out]``.
+
+    Sample ``b``'s input at step ``t`` is ``x[b, t n_in : (t + 1) n_in]``; every step is the
+    same map ``y[t] = x[t] W~^T + b`` of one write (``writes`` += 1 per call, not per step),
+    read ``t_read`` s after programming (the ``steps`` reads of a sequence lie within
+    milliseconds of each other, so they share one device state).
+    """
+
+    def __init__(self, in_features: int, out_features: int, device: DeviceModel,
+                 tile: TileConfig | None = None, t_read: float = 1.0,
+                 compensation: Compensation = "programmed", seed: int = 0, *,
+                 steps: int = 1) -> None:
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        super().__init__(in_features, out_features, device, tile, t_read, compensation, seed)
+        self.steps = int(steps)
+
+    def forward(self, x: Tensor) -> Tensor:
+        width = self.steps * self.in_features
+        if x.dim() != 2 or x.shape[1] != width:
+            raise ValueError(f"InSituLinearOverTime expects [B, {self.steps} * "
+                             f"{self.in_features}] (steps x inputs, flattened), got "
+                             f"{tuple(x.shape)}")
+        y = super().forward(x.reshape(x.shape[0], self.steps, self.in_features))
+        return y.reshape(x.shape[0], self.steps * self.out_features)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, steps={self.steps}"
