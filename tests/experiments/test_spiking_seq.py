@@ -14,8 +14,9 @@ from neuromorph.experiments.config import ConfigError, build_config
 from neuromorph.experiments.spiking_seq import Config, main
 
 TINY = {"d": "8", "d_ffn": "8", "lmu_channels": "2", "lmu_order": "3",
-        "mnist1d_samples": "60", "mnist1d_epochs": "1", "text_chars": "3000",
-        "text_steps": "2", "text_batch": "4", "seq_len": "16", "batch_size": "32"}
+        "mnist1d_samples": "60", "mnist1d_epochs": "1", "spiking_epochs": "1",
+        "text_chars": "3000", "text_steps": "2", "text_batch": "4", "seq_len": "16",
+        "batch_size": "32"}
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +68,8 @@ def test_config_errors_name_the_fix() -> None:
         build_config(Config, {"models": "gru"})
     with pytest.raises(ConfigError, match="no Python source"):
         build_config(Config, {"text_module": "sys"})
+
+
+def test_spiking_epochs_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="epochs"):
+        build_config(Config, {"spiking_epochs": "0"})
