@@ -279,7 +279,6 @@ class NumpyOps(ArrayOps):
     def bind_propagation(self, proj: Any, net: Any, ring: bool) -> None:
         """Flat buffer, addresses ``delay * slot + target`` (row layout built on first use)."""
         tg = proj.target_group
-        proj.np_w = self.view(proj.w_full)
         addr = proj.address + (proj._dsteps * proj.slot_size if ring else 0)
         addr = np.concatenate([addr.numpy(), np.zeros(1, dtype=np.int64)])
         proj.flat = self.view(tg.ring).reshape(-1) if ring else tg._top.reshape(-1)

@@ -8,7 +8,8 @@ One call advances the network from ``start`` to at most ``stop`` steps, running 
                 (``step - lastspike < R``); every channel row decays, ``x_k *= M[k, k]``
     thresholds  spike = v > v_threshold and not refractory; lastspike = step; spikes recorded
     synapses    for every projection, every spike of its source (ascending index), every synapse
-                of that row (CSR order): ``target += w`` in the state (no delay) or in the ring
+                of that row (CSR order): ``target += w`` (one weight per synapse, or one for the
+                whole projection) in the state (no delay) or in the ring
                 slot ``(step + d) mod D``; then every ring slot ``step mod D`` is added to the
                 state and cleared; ``v`` of refractory neurons is put back (``(unless
                 refractory)`` also holds for ``v_post += w``)
@@ -38,7 +39,7 @@ import numpy as np
 # group table columns (int64)
 G_N, G_K, G_R, G_CLAMP, G_RING_D, G_REC, G_HOLD, G_NC0 = range(8)
 # projection table columns (int64)
-P_SRC, P_TGT, P_BASE, P_MODE, P_DELAY, P_T0 = range(6)
+P_SRC, P_TGT, P_BASE, P_MODE, P_DELAY, P_T0, P_UNIFORM = range(7)
 MODE_DIRECT, MODE_RING, MODE_RING_PER_SYNAPSE = 0, 1, 2
 
 BLOCK = 512  # neurons per block of the state update (its rows stay in the L1 cache)
@@ -136,6 +137,8 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
             D, slot = ring.shape[0], ring.shape[1]
             off = ((step + d) % D) * slot + base
         ds = dsteps[p]
+        uniform = ptab[p, P_UNIFORM] != 0  # w holds the one weight of every synapse
+        w0 = w[0]
         for a in range(counts[src]):
             i = sp[a]
             q0, q1 = indptr[i], indptr[i + 1]
@@ -144,7 +147,10 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
                 q1 = _first_at_least(post, q0, q1, hi)
             if mode == MODE_RING_PER_SYNAPSE:
                 for q in range(q0, q1):
-                    out[((step + ds[q]) % D) * slot + base + post[q]] += w[q]
+                    out[((step + ds[q]) % D) * slot + base + post[q]] += w0 if uniform else w[q]
+            elif uniform:
+                for q in range(q0, q1):
+                    out[off + post[q]] += w0
             else:
                 for q in range(q0, q1):
                     out[off + post[q]] += w[q]

@@ -15,8 +15,9 @@ else: the per-step path, same results):
 
 Memory: the kernel reads each projection's own CSR arrays (``post`` int32, the weights, the
 per-source ``indptr``): a static synapse costs its int32 target index and its weight (12 bytes
-in float64, 8 in float32; per-synapse delays add 4). No row layout is built, and the heap's
-freed build temporaries go back to the system (:func:`release_freed_memory`).
+in float64, 8 in float32; per-synapse delays add 4), or its target index alone (4 bytes) while
+its projection's one shared weight has not been made into an array. No row layout is built,
+and the heap's freed build temporaries go back to the system (:func:`release_freed_memory`).
 
 ``NEUROMORPH_NATIVE=0`` in the environment turns the compiled loop off.
 """
@@ -148,14 +149,15 @@ class NativeLoop:
             else:
                 mode = MODE_RING if shared else MODE_RING_PER_SYNAPSE
             ptab.append([gid[id(p.source_group)], gid[id(tg)], p.row * tg.n + p.t0, mode, d,
-                         p.t0])
+                         p.t0, 0])
             indptrs.append(p.indptr_full.numpy())
             posts.append(p.post.numpy())
-            weights.append(p.np_w)
+            weights.append(np.zeros(1, dtype=fdt))  # set per run (_set_weights)
             dsteps.append(ds.to(dtype=torch.int32).numpy() if mode == MODE_RING_PER_SYNAPSE
                           else no_delays)
             p.release_layout()  # the kernel reads the CSR arrays: no row layout is kept
-        self.ptab = np.array(ptab, dtype=np.int64).reshape(-1, 6)
+        self.projections = projections
+        self.ptab = np.array(ptab, dtype=np.int64).reshape(-1, 7)
         cap = max(1 << 16, 4 * max((g.n for g in self.groups), default=1))
         self.rec_i = [np.zeros(cap if k in recorded else 1, dtype=np.int64)
                       for k in range(len(self.groups))]
@@ -168,6 +170,7 @@ class NativeLoop:
         self.rec_lists = [padded(self.rec_i), padded(self.rec_s)]
         self._last = 0  # parity buffer of the spikes of the last step run
         self._set_columns()
+        self._set_weights()
         self._call(0, 0)  # compile, or load the compiled kernel from numba's cache, now
         release_freed_memory()
 
@@ -187,6 +190,19 @@ class NativeLoop:
             c[: idx.size] = idx
             self.gtab[k, 7] = idx.size
 
+    def _set_weights(self) -> None:
+        """Each projection's weights for this run: its one shared weight while it has no
+        per-synapse array (``P_UNIFORM``), else that array (made since, e.g. by a user write)."""
+        if not self.projections:
+            return
+        fdt = self.groups[0]._X.dtype
+        weights = []
+        for k, p in enumerate(self.projections):
+            u = p.uniform_weight
+            self.ptab[k, 6] = int(u is not None)
+            weights.append(np.full(1, u, dtype=fdt) if u is not None else p.np_w)
+        self.plists[2] = padded(weights)
+
     def _call(self, start: int, stop: int) -> int:
         from neuromorph.sim.kernels_native import run_steps
 
@@ -200,6 +216,7 @@ class NativeLoop:
     def run(self, start: int, stop: int) -> None:
         """Advance the network from step ``start`` to ``stop`` (records go to the monitors)."""
         self._set_columns()
+        self._set_weights()
         step = start
         while step < stop:
             step = self._call(step, stop)

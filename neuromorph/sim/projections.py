@@ -68,6 +68,19 @@ def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what:
     return t.clone()
 
 
+def _uniform(weight: WeightSpec) -> float | None:
+    """The weight as a number when it is one scalar shared by every synapse, else None."""
+    if callable(weight) and not isinstance(weight, Tensor):
+        return None
+    t = torch.as_tensor(np.asarray(weight) if not isinstance(weight, Tensor) else weight,
+                        dtype=torch.float64)
+    if t.dim():
+        return None
+    if not torch.isfinite(t):
+        raise ValueError("weight contains NaN or inf")
+    return float(t)
+
+
 def _delay_steps(delay: Tensor, dt: float) -> Tensor:
     """:func:`delay_steps`, computed once and expanded when the delay is one shared value."""
     if delay.numel() and delay.stride() == (0,):
@@ -109,8 +122,16 @@ class Projection:
         order = connectivity.order(n_post) if isinstance(connectivity, FromIndices) else None
         self.indptr = csr_indptr(pre, n_pre)
         del pre
-        self.w_full = torch.zeros(self.nnz + 1, dtype=torch.float64)
-        self.w_full[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
+        # one weight shared by every synapse is kept as a number until the per-synapse array is
+        # first asked for (:attr:`w_full`): a compiled run never asks, so a static synapse of a
+        # uniform projection stores only its target index
+        self._w: Tensor | None = None
+        self._np_w: Any = None
+        self._w_dtype, self._w_device = torch.float64, torch.device("cpu")
+        self._w_uniform = _uniform(weight)
+        if self._w_uniform is None:
+            self._w = torch.zeros(self.nnz + 1, dtype=torch.float64)
+            self._w[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
         self.delay = _per_synapse(delay, self.nnz, generator, "delay", order, share_scalar=True)
         if (self.delay < 0).any():
             raise ValueError("delays must be >= 0 seconds")
@@ -133,6 +154,33 @@ class Projection:
         return torch.repeat_interleave(rows, torch.diff(self.indptr), output_size=self.nnz)
 
     @property
+    def w_full(self) -> Tensor:
+        """The weights ``[nnz + 1]`` (pad weight 0 last), made on first use when one value is
+        shared by every synapse."""
+        if self._w is None:
+            w = torch.full((self.nnz + 1,), self._w_uniform, dtype=self._w_dtype,
+                           device=self._w_device)
+            w[-1] = 0.0
+            self._w = w
+        return self._w
+
+    @w_full.setter
+    def w_full(self, value: Tensor) -> None:
+        self._w, self._np_w = value, None
+
+    @property
+    def uniform_weight(self) -> float | None:
+        """The weight every synapse shares while no per-synapse array exists, else None."""
+        return self._w_uniform if self._w is None else None
+
+    @property
+    def np_w(self) -> Any:
+        """The backend's view of :attr:`w_full` (kept once made)."""
+        if self._np_w is None:
+            self._np_w = self.ops.view(self.w_full)
+        return self._np_w
+
+    @property
     def weights(self) -> Tensor:
         """Live view ``[nnz]`` of the weights (write in place, e.g. ``proj.weights[:] = w``)."""
         return self.w_full[: self.nnz]
@@ -151,7 +199,9 @@ class Projection:
     # ------------------------------------------------------------------ build
     def _build(self, net: Network) -> None:
         self.ops = net.ops
-        self.w_full = self.w_full.to(net.device, net.dtype)
+        self._w_dtype, self._w_device = net.dtype, net.device
+        if self._w is not None:
+            self.w_full = self._w.to(net.device, net.dtype)
         self._dsteps = _delay_steps(self.delay, net.dt)
         n_src = self.source_group.n
         self.indptr_full = torch.cat([

@@ -71,3 +71,26 @@ def test_rows_ascending_detects_an_unsorted_row() -> None:
     indptr = np.array([0, 3, 5])
     assert rows_ascending(indptr, np.array([1, 4, 7, 0, 2], dtype=np.int32))
     assert not rows_ascending(indptr, np.array([1, 7, 4, 0, 2], dtype=np.int32))
+
+
+def test_a_shared_weight_written_between_runs_reaches_the_compiled_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A projection with one shared weight stores no per-synapse array until asked; a write
+    through ``weights`` between runs must reach the next compiled run (reference: the per-step
+    numpy path given the same write)."""
+    runs = []
+    for native in ("0", "1"):
+        monkeypatch.setenv("NEUROMORPH_NATIVE", native)
+        net, _ = two_groups(1, monkeypatch)
+        assert net["E"].uniform_weight == pytest.approx(1.62e-3)
+        net.run(0.05)
+        w = net["E"].weights
+        w[: w.numel() // 2] *= 1.5
+        assert net["E"].uniform_weight is None
+        net.run(0.05)
+        runs.append(net)
+    one, two = runs
+    assert (one["A"].spikes.size, one["sa"].num_spikes) == (two["A"].spikes.size,
+                                                            two["sa"].num_spikes)
+    np.testing.assert_array_equal(one["sa"].i, two["sa"].i)
+    np.testing.assert_array_equal(one["sa"].steps, two["sa"].steps)
