@@ -64,10 +64,12 @@ class SavedGraph:
 
 
 def _physical_kinds(spec: Any) -> list[str]:
-    """Kinds of the physical-system specs inside ``spec`` (none: ``[]``)."""
+    """Kinds of the specs inside ``spec`` that NIR cannot describe: physical systems and the
+    rules matrix's substrate networks (none: ``[]``)."""
     from neuromorph import specs
 
-    if isinstance(spec, specs.PhysicalNetwork | specs.PhysicalLayer | specs.System):
+    if isinstance(spec, specs.PhysicalNetwork | specs.PhysicalLayer | specs.System
+                  | specs.SubstrateNetwork):
         return [spec.kind]
     inner = (spec.layers if isinstance(spec, specs.Sequential)
              else spec.nodes.values() if isinstance(spec, specs.Graph) else ())
@@ -87,8 +89,9 @@ def _load_saved(spec_file: Path) -> nn.Module | SavedGraph:
         physical = _physical_kinds(spec)
         if physical:
             raise ModelLoadError(
-                f"{spec_file} holds a {physical[0]} (physical systems), which NIR (a format "
-                "for spiking and neuromorphic graphs) cannot describe; reload it in "
+                f"{spec_file} holds a {physical[0]} (physical systems or a substrate's fixed "
+                "transform), which NIR (a format for spiking and neuromorphic graphs) cannot "
+                "describe; reload it in "
                 f"Python with neuromorph.models.load_model({str(spec_file.parent)!r})")
         return load_saved(spec_file)[0]
     except SpecFileError as err:

@@ -32,6 +32,11 @@ def test_ff_digits_writes_a_run_directory_with_every_method(tmp_path, capsys):
                                                   task.x_train, task.y_train))
     seed1 = torch.load(out / "seeds" / "seed-1.pt", weights_only=True)["ff"]
     assert rule.accuracy(task.x_test, task.y_test) == seed1["test_accuracy"]
+    # NIR has no node for a substrate's fixed transform: export says so and how to reload
+    capsys.readouterr()
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "ff.nir")]) == 2
+    err = capsys.readouterr().err
+    assert "holds a SubstrateNetwork" in err and "neuromorph.models.load_model" in err
 
 
 def test_ff_digits_bad_config_is_a_clear_error(tmp_path, capsys):
