@@ -9,6 +9,7 @@ neurons (95 % with 6400). Here the scikit-learn digits (8 x 8, 1797 images, 20 %
               to sum to weight_sum after each presentation (Diehl & Cook: 78 for 784 inputs)
     neurons   conductance-based LIF, tau_m dv/dt = (v_rest - v) + ge (E_exc - v) + gi (E_inh - v)
               (exponential Euler), spike when v > v_thresh + theta, reset, refractory period
+              (the library neuron :func:`~neuromorph.networks.neurons.cond_lif_step`)
     theta     adaptive threshold: +theta_plus per spike, decays with tau_theta
     lateral   each spike adds w_inh to the inhibitory conductance gi of every *other* neuron
               (Diehl & Cook route it through one inhibitory neuron per excitatory neuron)
@@ -36,7 +37,6 @@ a few minutes on 2 CPU cores; larger: ``--set neuron_counts=100,400 epochs=5``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,8 @@ from neuromorph.learning_rules.plasticity import (  # noqa: E402
     TripletSTDP,
     WeightNormalization,
 )
+from neuromorph.networks.neurons import CondLIFParams, cond_lif_step  # noqa: E402
+from neuromorph.specs import SpikeOptions  # noqa: E402
 
 SUMMARY = "Diehl & Cook (2015) unsupervised STDP + lateral inhibition on Poisson-coded digits"
 
@@ -106,6 +108,7 @@ class Config(ExperimentConfig):
         self.check(self.max_rate * self.dt <= 1 and self.max_rate > 0,
                    "need 0 < max_rate * dt <= 1 (one spike per step at most)")
         self.check(self.v_thresh > self.v_reset, "v_thresh must exceed v_reset")
+        self.check(self.refractory >= 0, "refractory must be >= 0 (seconds)")
         self.check(min(self.tau_m, self.tau_ge, self.tau_gi, self.tau_theta) > 0,
                    "time constants must be > 0")
         self.check(self.w_max > 0 and self.weight_sum > 0, "w_max and weight_sum must be > 0")
@@ -128,30 +131,27 @@ class DiehlCook:
                                tau_y=cfg.tau_post2)
         self.stdp = TripletSTDP(params, dt=cfg.dt, interaction="nearest", w_min=0.0,
                                 w_max=cfg.w_max)
+        # refractory + dt: this experiment holds v for ``refractory`` *after* the spike's step;
+        # the library neuron follows Brian2, whose refractory period includes that step
+        self.neuron = CondLIFParams(
+            tau_mem=cfg.tau_m, tau_exc=cfg.tau_ge, tau_inh=cfg.tau_gi, v_leak=cfg.v_rest,
+            v_threshold=cfg.v_thresh, e_exc=cfg.e_exc, e_inh=cfg.e_inh,
+            refractory=cfg.refractory + cfg.dt,
+            options=SpikeOptions(reset="zero", v_reset=cfg.v_reset))
 
     def run(self, spikes_in: Tensor, learn: bool) -> Tensor:
         """Simulate ``spikes_in [T, B, n_in]``; returns output spikes ``[T, B, n]``."""
         c = self.cfg
         T, B = spikes_in.shape[:2]
         drive = spikes_in @ self.w.T  # [T, B, n]: every step's input conductance at once
-        d_ge, d_gi = math.exp(-c.dt / c.tau_ge), math.exp(-c.dt / c.tau_gi)
-        v = torch.full((B, self.n), c.v_rest)
-        ge, gi = torch.zeros(B, self.n), torch.zeros(B, self.n)
-        refr = torch.zeros(B, self.n)
-        s = torch.zeros(B, self.n)
+        coefficients = self.neuron.coefficients(c.dt)
+        state, s = None, torch.zeros(B, self.n)
         out = torch.empty(T, B, self.n)
-        theta, ref_steps = self.theta, round(c.refractory / c.dt)
+        theta = self.theta
         for t in range(T):
-            ge = ge * d_ge + drive[t]
-            gi = gi * d_gi + c.w_inh * (s.sum(1, keepdim=True) - s)
-            g_tot = 1.0 + ge + gi  # exponential Euler: relax to v_inf with rate g_tot / tau_m
-            v_inf = (c.v_rest + ge * c.e_exc + gi * c.e_inh) / g_tot
-            v_new = v_inf + (v - v_inf) * torch.exp(-g_tot * (c.dt / c.tau_m))
-            free = refr <= 0
-            v = torch.where(free, v_new, v)
-            s = ((v > c.v_thresh + theta) & free).float()
-            v = torch.where(s > 0, c.v_reset, v)
-            refr = torch.where(s > 0, float(ref_steps), refr - 1)
+            inhibition = c.w_inh * (s.sum(1, keepdim=True) - s)  # from every *other* neuron
+            s, state = cond_lif_step(drive[t], state, self.neuron, c.dt, x_inh=inhibition,
+                                     theta=theta, coefficients=coefficients)
             if learn:
                 theta = self.adapt.step(s, theta)
             out[t] = s

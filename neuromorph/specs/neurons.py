@@ -11,6 +11,9 @@ spec            NIR node  dynamics (``tau*`` in s, ``v*`` in V, ``r`` in ohm, in
 :class:`Integrator` ``I`` ``dv/dt = r I`` (no spikes)
 :class:`ALIF`   (none)    LIF with threshold ``v_threshold + beta_adapt a``,
                           ``tau_adapt da/dt = -a + tau_adapt * s`` (spike train ``s``)
+:class:`CondLIF` (none)   conductance-based LIF: ``tau_mem dv/dt = (v_leak - v)
+                          + g_e (e_exc - v) + g_i (e_inh - v)``, ``tau_exc dg_e/dt = -g_e``,
+                          ``tau_inh dg_i/dt = -g_i`` (``g`` in units of the leak conductance)
 ==============  ========  ===================================================================
 
 Spiking specs carry a :class:`~neuromorph.specs.options.SpikeOptions` (reset kind, ``v_reset``,
@@ -176,7 +179,56 @@ class ALIF(NeuronSpec):
     spiking = True
 
 
-NEURON_SPECS: tuple[type[NeuronSpec], ...] = (LIF, CubaLIF, IF, LI, CubaLI, Integrator, ALIF)
+#: the spike options of a :class:`CondLIF` not given any: reset to -65 mV (its default ``v_leak``)
+COND_LIF_OPTIONS = SpikeOptions(reset="zero", v_reset=-65e-3)
 
-__all__ = ["ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "CubaLI", "CubaLIF", "Integrator",
-           "NeuronSpec"]
+
+def check_cond_lif_options(options: SpikeOptions) -> SpikeOptions:
+    """``options`` if a conductance-based LIF can run them: it resets to ``v_reset`` in the
+    spike's step (``reset="zero"``, ``reset_delay=False``); else one ``ValueError``."""
+    if options.reset != "zero" or options.reset_delay:
+        raise ValueError(
+            f"CondLIF resets to v_reset in the spike's step; got reset={options.reset!r}, "
+            f"reset_delay={options.reset_delay}: use reset='zero', reset_delay=False")
+    return options
+
+
+@register
+@dataclass(frozen=True)
+class CondLIF(NeuronSpec):
+    """Conductance-based LIF (see the module table): no NIR node, so NIR export refuses it.
+
+    ``g_e``, ``g_i`` are dimensionless (units of the leak conductance); an input spike adds its
+    weight to them. ``v_threshold`` is the resting threshold; a caller may add a per-neuron
+    ``theta`` (Diehl & Cook's adaptive threshold), which is state, not part of the spec. The
+    reset is to ``options.v_reset`` (``reset="zero"``); ``refractory`` (s) follows the event
+    engine (Brian2): after a spike in step ``m`` the neuron is refractory while ``n - m < R``,
+    ``R = int((refractory + 1e-3 dt) / dt)``. Exponential Euler: conductances decay exactly,
+    ``v`` relaxes exactly under the step's conductances (no ``method`` to choose).
+    Defaults: Diehl & Cook's (2015) excitatory neuron.
+    """
+
+    kind = "CondLIF"
+    tau_mem: Param = 100e-3
+    tau_exc: Param = 1e-3
+    tau_inh: Param = 2e-3
+    v_leak: Param = -65e-3
+    v_threshold: Param = -52e-3
+    e_exc: Param = 0.0
+    e_inh: Param = -100e-3
+    options: SpikeOptions = COND_LIF_OPTIONS
+    refractory: float = 0.0
+    params = _params("tau_mem", "tau_exc", "tau_inh", "v_leak", "v_threshold", "e_exc",
+                     "e_inh", positive=("tau_mem", "tau_exc", "tau_inh"))
+    spiking = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_cond_lif_options(self.options)
+
+
+NEURON_SPECS: tuple[type[NeuronSpec], ...] = (LIF, CubaLIF, IF, LI, CubaLI, Integrator, ALIF,
+                                              CondLIF)
+
+__all__ = ["ALIF", "COND_LIF_OPTIONS", "IF", "LI", "LIF", "NEURON_SPECS", "CondLIF", "CubaLI",
+           "CubaLIF", "Integrator", "NeuronSpec", "check_cond_lif_options"]

@@ -12,6 +12,7 @@ import torch
 from neuromorph import specs as S
 from neuromorph.networks import neurons as N
 from neuromorph.nir import layers as L
+from neuromorph.specs.neurons import CondLIF
 
 
 def _roundtrip(spec: S.Spec) -> S.Spec:
@@ -23,6 +24,8 @@ def _roundtrip(spec: S.Spec) -> S.Spec:
     S.CubaLIF(tau_syn=3e-3, options=S.SpikeOptions(reset="zero", v_reset=-0.1)),
     S.IF(r=2.0), S.LI(tau=0.1, method="exact"), S.CubaLI(w_in=0.5), S.Integrator(r=3.0),
     S.ALIF(options={"surrogate": "atan"}),
+    CondLIF(shape=(2,), v_threshold=[-0.05, -0.045], refractory=2e-3,
+            options=S.SpikeOptions(reset="zero", v_reset=-0.07)),
     S.Affine(4, 3, bias=False), S.Conv(2, 4, kernel_size=(3, 3), padding=1),
     S.Pool2d((2, 2), mode="avg"), S.Delay([0.0, 1e-3]), S.Threshold(0.5), S.Scale(2.0),
     S.Channel(5e-3, scale=2.0), S.Channel(5e-3, e_rev=-0.08), S.Flatten(),
@@ -45,6 +48,8 @@ def test_spec_round_trips_through_json(spec: S.Spec) -> None:
     (lambda: S.LIF(options={"reset": "hard"}), "unknown reset 'hard'"),
     (lambda: S.IF(options={"surrogate": "nope"}), "unknown surrogate 'nope'"),
     (lambda: S.LIF(refractory=-1e-3), "refractory must be >= 0"),
+    (lambda: CondLIF(tau_exc=0.0), "tau_exc must be positive"),
+    (lambda: CondLIF(options={"reset": "subtract"}), "use reset='zero', reset_delay=False"),
     (lambda: S.Graph(nodes={"a": S.Input((1,))}, edges=[("a", "b")]), "unknown nodes ['b']"),
     (lambda: S.spec_from_dict({"kind": "Warp"}), "unknown spec kind 'Warp'"),
     (lambda: S.spec_from_dict({"kind": "LIF", "taus": 1.0}), "unknown fields ['taus']"),
@@ -70,7 +75,9 @@ MODULES = [(N.LIF, {"tau": 5e-3, "v_threshold": 0.5, "reset": "zero", "v_reset":
            (N.ALIF, {"beta_adapt": 0.5, "surrogate": "sigmoid"}),
            (N.Integrator, {"r": 100.0}),
            (N.CubaLI, {"tau_mem": 9e-3}),
-           (N.LIF, {"beta": 0.8, "options": S.SpikeOptions(reset_delay=True)})]
+           (N.LIF, {"beta": 0.8, "options": S.SpikeOptions(reset_delay=True)}),
+           (N.CondLIF, {"refractory": 2e-3, "v_leak": -0.07, "v_reset": -0.072,
+                        "tau_inh": 3e-3, "surrogate": "sigmoid"})]
 
 
 @pytest.mark.parametrize("cls, kw", MODULES, ids=[c.__name__ for c, _ in MODULES])

@@ -7,6 +7,7 @@ name           class                  continuous-time model (NIR convention)
 ``"cuba_lif"`` :class:`CubaLIF`       LIF driven by ``tau_syn dI/dt = -I + w_in x``
 ``"if"``       :class:`IF`            ``dv/dt = r I``, threshold, reset
 ``"alif"``     :class:`ALIF`          LIF with spike-triggered threshold adaptation
+``"cond_lif"`` :class:`CondLIF`       conductance-based LIF (reversal potentials, refractory)
 ``"li"``       :class:`LI`            leaky integrator readout (no spikes)
 =============  =====================  ==============================================
 
@@ -24,6 +25,13 @@ from torch import nn
 
 from neuromorph.networks.neurons.alif import ALIF, ALIFState
 from neuromorph.networks.neurons.base import NeuronBase, NeuronOutput
+from neuromorph.networks.neurons.coba_lif import (
+    CondLIF,
+    CondLIFParams,
+    CondLIFState,
+    cond_lif_state,
+    cond_lif_step,
+)
 from neuromorph.networks.neurons.cuba import CubaLIF, CubaLIFState
 from neuromorph.networks.neurons.cuba_li import CubaLI, CubaLIState
 from neuromorph.networks.neurons.if_ import IF, IFState
@@ -37,6 +45,7 @@ NEURONS: dict[str, type[nn.Module]] = {
     "cuba_lif": CubaLIF,
     "if": IF,
     "alif": ALIF,
+    "cond_lif": CondLIF,
     "li": LI,
 }
 
@@ -55,6 +64,9 @@ __all__ = [
     "LIF",
     "NEURONS",
     "ALIFState",
+    "CondLIF",
+    "CondLIFParams",
+    "CondLIFState",
     "CubaLI",
     "CubaLIF",
     "CubaLIFState",
@@ -67,6 +79,8 @@ __all__ = [
     "LIState",
     "NeuronBase",
     "NeuronOutput",
+    "cond_lif_state",
+    "cond_lif_step",
     "lif_forward",
     "lif_step",
     "make_neuron",
