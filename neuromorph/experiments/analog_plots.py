@@ -27,8 +27,9 @@ def accuracy_vs_time(results: dict[str, list[float]], float_acc: float, methods:
                 vals = np.array([results[k] for k in keys]) * 100
                 mean, std = vals.mean(axis=1), vals.std(axis=1)
                 label = f"{method}{' (compensated)' if suffix else ''}"
-                ax.plot(t, mean, style, color=COLORS.get(method), marker=".", label=label)
-                ax.fill_between(t, mean - std, mean + std, color=COLORS.get(method), alpha=0.15)
+                color = COLORS.get(method.removeprefix("snn_"))  # one color per method
+                ax.plot(t, mean, style, color=color, marker=".", label=label)
+                ax.fill_between(t, mean - std, mean + std, color=color, alpha=0.15)
         ax.axhline(100 * float_acc, color="k", lw=0.8, ls=":", label="float (digital)")
         ax.set_xscale("log")
         ax.set_xticks(t, list(times))
