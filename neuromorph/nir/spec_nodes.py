@@ -42,6 +42,7 @@ from neuromorph.nir.spec_codec import META_KEY, Shape, Weights
 _WRITERS = {e.spec_class: e.to_node for e in NODE_TYPES.values() if e.to_node is not None}
 #: what the refusal says for spec kinds that have no NIR node
 _NO_NODE = {"ALIF": "NIR has no node for its threshold adaptation; use LIF or CubaLIF",
+            "CondLIF": "NIR has no conductance-based neuron (reversal potentials); use LIF",
             "Channel": "it is an engine synapse variable; export the neuron group it feeds",
             "Sequential": "give the layers as a Graph (nodes and edges) instead"}
 #: separator of subgraph paths in graph weight keys

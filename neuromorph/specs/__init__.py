@@ -36,6 +36,7 @@ from neuromorph.specs.neurons import (
     LI,
     LIF,
     NEURON_SPECS,
+    CondLIF,
     CubaLI,
     CubaLIF,
     Integrator,
@@ -45,6 +46,7 @@ from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
 
 __all__ = [
     "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Affine", "Channel",
+    "CondLIF",
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
     "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",
     "RecurrentSpiking", "Scale", "Sequential", "Spec", "SpikeOptions", "SpikingConv",
