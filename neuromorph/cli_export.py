@@ -4,7 +4,8 @@
 spec in ``model.json`` and its state in ``model.pt`` (:mod:`neuromorph.models`), with no
 experiment code imported. An event-engine network's folder (a spec graph + weights) is written
 straight through :func:`neuromorph.nir.spec_nodes.graph_to_nir` (no module is built); a model
-of physical systems has no NIR form and is refused, naming :func:`neuromorph.models.load_model`.
+of physical systems (or another spec kind in :data:`NO_NIR_FORM`) has no NIR form and is
+refused, naming :func:`neuromorph.models.load_model`.
 A torch-saved module (``torch.save(net, "net.pt")``) is accepted too; a pickled module can run
 code when loaded, so it is refused unless ``--trust-pickle`` says the user wrote it. Nothing
 here imports ``torch`` or ``nir`` until a command runs (``neuromorph --help`` stays fast).
@@ -63,13 +64,24 @@ class SavedGraph:
     weights: dict[str, dict[str, Any]]
 
 
+#: spec kind -> what in it NIR (a format for spiking and neuromorphic graphs) cannot describe
+NO_NIR_FORM = {
+    "PhysicalNetwork": "physical systems",
+    "PhysicalLayer": "a physical system",
+    "System": "a physical system",
+    "SubstrateNetwork": "a substrate's fixed transform",
+    "CompetitiveLayer": "conductance-based neurons with adaptive thresholds, lateral inhibition "
+                        "and labelled votes",
+}
+
+
 def _physical_kinds(spec: Any) -> list[str]:
-    """Kinds of the specs inside ``spec`` that NIR cannot describe: physical systems and the
-    rules matrix's substrate networks (none: ``[]``)."""
+    """Kinds of the specs inside ``spec`` that NIR cannot describe (:data:`NO_NIR_FORM`:
+    physical systems, the rules matrix's substrate networks, Diehl & Cook's competitive layer;
+    none: ``[]``)."""
     from neuromorph import specs
 
-    if isinstance(spec, specs.PhysicalNetwork | specs.PhysicalLayer | specs.System
-                  | specs.SubstrateNetwork):
+    if spec.kind in NO_NIR_FORM:
         return [spec.kind]
     inner = (spec.layers if isinstance(spec, specs.Sequential)
              else spec.nodes.values() if isinstance(spec, specs.Graph) else ())
@@ -89,9 +101,8 @@ def _load_saved(spec_file: Path) -> nn.Module | SavedGraph:
         physical = _physical_kinds(spec)
         if physical:
             raise ModelLoadError(
-                f"{spec_file} holds a {physical[0]} (physical systems or a substrate's fixed "
-                "transform), which NIR (a format for spiking and neuromorphic graphs) cannot "
-                "describe; reload it in "
+                f"{spec_file} holds a {physical[0]} ({NO_NIR_FORM[physical[0]]}), which NIR (a "
+                "format for spiking and neuromorphic graphs) cannot describe; reload it in "
                 f"Python with neuromorph.models.load_model({str(spec_file.parent)!r})")
         return load_saved(spec_file)[0]
     except SpecFileError as err:
@@ -201,5 +212,5 @@ def add_subparsers(sub: argparse._SubParsersAction) -> None:
     ins.add_argument("file", help="a .nir file")
 
 
-__all__ = ["EXPORT_FORMATS", "ModelLoadError", "SavedGraph", "add_subparsers", "export_command",
-           "inspect_command", "load_model"]
+__all__ = ["EXPORT_FORMATS", "NO_NIR_FORM", "ModelLoadError", "SavedGraph", "add_subparsers",
+           "export_command", "inspect_command", "load_model"]

@@ -10,6 +10,8 @@ neurons (95 % with 6400). Here the scikit-learn digits (8 x 8, 1797 images, 20 %
     neurons   conductance-based LIF, tau_m dv/dt = (v_rest - v) + ge (E_exc - v) + gi (E_inh - v)
               (exponential Euler), spike when v > v_thresh + theta, reset, refractory period
               (the library neuron :func:`~neuromorph.networks.neurons.cond_lif_step`)
+    network   all of the above at inference is the library's
+              :class:`~neuromorph.networks.competitive.CompetitiveLayer`
     theta     adaptive threshold: +theta_plus per spike, decays with tau_theta
     lateral   each spike adds w_inh to the inhibitory conductance gi of every *other* neuron
               (Diehl & Cook route it through one inhibitory neuron per excitatory neuron)
@@ -33,6 +35,11 @@ simulated time (the paper: 1e4 s) so it reaches its homeostatic level within 3 e
 input weight sum is 8 for 64 inputs, lateral inhibition is direct and presentations last
 250 ms of 1 ms steps (the paper: 350 ms of 0.5 ms). Default (three network sizes, 3 epochs):
 a few minutes on 2 CPU cores; larger: ``--set neuron_counts=100,400 epochs=5``.
+
+Saved: the largest network as ``model.json`` + ``model.pt`` (a ``CompetitiveLayer`` spec;
+weights, thresholds and neuron labels in the state; ``neuromorph.models.load_model(RUN_DIR)``
+rebuilds it without this module), and every size's weights, thresholds, labels and the
+generator state its test presentations started from in ``data.pt``.
 """
 
 from __future__ import annotations
@@ -48,8 +55,8 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from neuromorph import plot  # noqa: E402
-from neuromorph.data.poisson_digits import digits_split, minibatches, poisson_digits  # noqa: E402
+from neuromorph import plot, specs  # noqa: E402
+from neuromorph.data.poisson_digits import digits_split, minibatches  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.learning_rules.plasticity import (  # noqa: E402
@@ -58,8 +65,7 @@ from neuromorph.learning_rules.plasticity import (  # noqa: E402
     TripletSTDP,
     WeightNormalization,
 )
-from neuromorph.networks.neurons import CondLIFParams, cond_lif_step  # noqa: E402
-from neuromorph.specs import SpikeOptions  # noqa: E402
+from neuromorph.networks.competitive import CompetitiveLayer  # noqa: E402
 
 SUMMARY = "Diehl & Cook (2015) unsupervised STDP + lateral inhibition on Poisson-coded digits"
 
@@ -115,15 +121,31 @@ class Config(ExperimentConfig):
         self.check(self.min_spikes >= 0 and self.max_retries >= 0, "min_spikes, max_retries >= 0")
 
 
+def competitive_layer(cfg: Config, n: int, n_in: int) -> CompetitiveLayer:
+    """The untrained layer of ``n`` neurons on ``n_in`` inputs that this config describes."""
+    # refractory + dt: this experiment holds v for ``refractory`` *after* the spike's step;
+    # the library neuron follows Brian2, whose refractory period includes that step
+    neuron = specs.CondLIF(
+        tau_mem=cfg.tau_m, tau_exc=cfg.tau_ge, tau_inh=cfg.tau_gi, v_leak=cfg.v_rest,
+        v_threshold=cfg.v_thresh, e_exc=cfg.e_exc, e_inh=cfg.e_inh,
+        refractory=cfg.refractory + cfg.dt,
+        options=specs.SpikeOptions(reset="zero", v_reset=cfg.v_reset))
+    return CompetitiveLayer(n_in, n, dt=cfg.dt, neuron=neuron, w_inh=cfg.w_inh, n_classes=10,
+                            n_steps=cfg.n_steps, max_rate=cfg.max_rate,
+                            rate_step=cfg.rate_step, min_spikes=cfg.min_spikes,
+                            max_retries=cfg.max_retries)
+
+
 class DiehlCook:
-    """The network of one size: weights, thresholds, and its simulation."""
+    """The network of one size (a :class:`CompetitiveLayer`: weights, thresholds, labels) and
+    its training: adaptive thresholds, STDP and weight normalisation."""
 
     def __init__(self, cfg: Config, n: int, n_in: int, gen: torch.Generator) -> None:
         self.cfg, self.n, self.gen = cfg, n, gen
-        self.w = 0.3 * cfg.w_max * torch.rand(n, n_in, generator=gen)
+        self.layer = competitive_layer(cfg, n, n_in)
+        w = 0.3 * cfg.w_max * torch.rand(n, n_in, generator=gen)
         self.norm = WeightNormalization(cfg.weight_sum, "l1")
-        self.w = self.norm.normalize(self.w).clamp(0, cfg.w_max)
-        self.theta = torch.zeros(n)
+        self.layer.weight = self.norm.normalize(w).clamp(0, cfg.w_max)
         self.adapt = AdaptiveThreshold(theta_plus=cfg.theta_plus, tau_theta=cfg.tau_theta,
                                        dt=cfg.dt)
         params = TripletParams(a2_plus=0.0, a3_plus=cfg.nu_post, a2_minus=cfg.nu_pre,
@@ -131,73 +153,26 @@ class DiehlCook:
                                tau_y=cfg.tau_post2)
         self.stdp = TripletSTDP(params, dt=cfg.dt, interaction="nearest", w_min=0.0,
                                 w_max=cfg.w_max)
-        # refractory + dt: this experiment holds v for ``refractory`` *after* the spike's step;
-        # the library neuron follows Brian2, whose refractory period includes that step
-        self.neuron = CondLIFParams(
-            tau_mem=cfg.tau_m, tau_exc=cfg.tau_ge, tau_inh=cfg.tau_gi, v_leak=cfg.v_rest,
-            v_threshold=cfg.v_thresh, e_exc=cfg.e_exc, e_inh=cfg.e_inh,
-            refractory=cfg.refractory + cfg.dt,
-            options=SpikeOptions(reset="zero", v_reset=cfg.v_reset))
 
     def run(self, spikes_in: Tensor, learn: bool) -> Tensor:
-        """Simulate ``spikes_in [T, B, n_in]``; returns output spikes ``[T, B, n]``."""
-        c = self.cfg
-        T, B = spikes_in.shape[:2]
-        drive = spikes_in @ self.w.T  # [T, B, n]: every step's input conductance at once
-        coefficients = self.neuron.coefficients(c.dt)
-        state, s = None, torch.zeros(B, self.n)
-        out = torch.empty(T, B, self.n)
-        theta = self.theta
-        for t in range(T):
-            inhibition = c.w_inh * (s.sum(1, keepdim=True) - s)  # from every *other* neuron
-            s, state = cond_lif_step(drive[t], state, self.neuron, c.dt, x_inh=inhibition,
-                                     theta=theta, coefficients=coefficients)
-            if learn:
-                theta = self.adapt.step(s, theta)
-            out[t] = s
-        if learn:
-            self.theta = theta
-            dw, _ = self.stdp.update(spikes_in, out, self.w)
-            self.w = self.norm.normalize((self.w + dw).clamp(0, c.w_max)).clamp(0, c.w_max)
+        """Simulate ``spikes_in [T, B, n_in]``; returns output spikes ``[T, B, n]``. With
+        ``learn`` the thresholds adapt in every step, then STDP updates the weights."""
+        if not learn:
+            return self.layer(spikes_in)
+        out, self.layer.theta = self.layer.run(spikes_in, adapt=self.adapt.step)
+        w, w_max = self.layer.weight, self.cfg.w_max
+        dw, _ = self.stdp.update(spikes_in, out, w)
+        self.layer.weight = self.norm.normalize((w + dw).clamp(0, w_max)).clamp(0, w_max)
         return out
 
     def present(self, x: Tensor, learn: bool) -> Tensor:
         """Spike counts ``[B, n]`` for images ``x [B, 64]``; weak responses are shown again
         with a higher rate (Diehl & Cook's intensity increase)."""
-        c = self.cfg
-        counts = torch.zeros(x.shape[0], self.n)
-        todo = torch.arange(x.shape[0])
-        rate = c.max_rate
-        for _ in range(c.max_retries + 1):
-            spikes_in = poisson_digits(x[todo], c.n_steps, dt=c.dt,
-                                       max_rate=min(rate, 1.0 / c.dt), generator=self.gen)
-            counts[todo] = self.run(spikes_in, learn).sum(0)
-            todo = todo[counts[todo].sum(1) < c.min_spikes]
-            if len(todo) == 0:
-                break
-            rate += c.rate_step
-        return counts
+        return self.layer.present(x, self.gen, simulate=lambda s: self.run(s, learn))
 
     def responses(self, x: Tensor) -> Tensor:
         """Spike counts for many images, in chunks, without plasticity."""
-        return torch.cat([self.present(x[i : i + self.cfg.eval_batch], learn=False)
-                          for i in range(0, len(x), self.cfg.eval_batch)])
-
-
-def assign_labels(counts: Tensor, y: Tensor, n_classes: int = 10) -> Tensor:
-    """Each neuron's class: the one with the highest mean response (Diehl & Cook)."""
-    mean = torch.stack([counts[y == k].mean(0) for k in range(n_classes)])  # [class, n]
-    return mean.argmax(0)
-
-
-def classify(counts: Tensor, labels: Tensor, n_classes: int = 10) -> Tensor:
-    """Class whose labelled neurons have the highest mean spike count (-1 if none fired)."""
-    scores = torch.full((counts.shape[0], n_classes), -1.0)
-    for k in range(n_classes):
-        sel = labels == k
-        if sel.any():
-            scores[:, k] = counts[:, sel].mean(1)
-    return scores.argmax(1)
+        return self.layer.responses(x, self.gen, batch=self.cfg.eval_batch)
 
 
 def train_and_score(cfg: Config, n: int, split, bar) -> dict:
@@ -209,14 +184,16 @@ def train_and_score(cfg: Config, n: int, split, bar) -> dict:
             net.present(split.x_train[idx], learn=True)
             bar.update(len(idx))
     train_counts = net.responses(split.x_train)
-    labels = assign_labels(train_counts, split.y_train)
+    labels = net.layer.assign_labels(train_counts, split.y_train)
+    test_generator_state = gen.get_state()  # the test presentations' random numbers start here
     test_counts = net.responses(split.x_test)
-    pred = classify(test_counts, labels)
+    pred = net.layer.vote(test_counts)
     return {
         "net": net,
         "labels": labels,
+        "test_generator_state": test_generator_state,
         "test_accuracy": float((pred == split.y_test).float().mean()),
-        "train_accuracy": float((classify(train_counts, labels) == split.y_train)
+        "train_accuracy": float((net.layer.vote(train_counts) == split.y_train)
                                 .float().mean()),
         "classes_covered": float(len(labels.unique())),
         "test_spikes_per_image": float(test_counts.sum(1).mean()),
@@ -264,10 +241,18 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     ax.grid(alpha=0.3)
     ax.legend()
     run.save_figure(fig, "accuracy_vs_neurons")
-    net = results[best]["net"]
-    fig = plot.weight_images(net.w.numpy(), (8, 8), unit="g_leak",
+    layer = results[best]["net"].layer
+    fig = plot.weight_images(layer.weight.numpy(), (8, 8), unit="g_leak",
                              title=f"input weights of the {best} neurons (8 x 8 pixels each)")
     run.save_figure(fig, "weights")
-    run.save_model({n: {"weights": r["net"].w, "theta": r["net"].theta, "labels": r["labels"]}
-                    for n, r in results.items()}, "model")
+    # the largest network: spec + state (weights, theta, labels), reloadable without this code;
+    # layer.classify(x_test, generator at test_generator_state, batch=eval_batch) gives
+    # test_accuracy again
+    run.save_network(layer, info={"neurons": best, "test_accuracy": metrics["test_accuracy"],
+                                  "seed": cfg.seed, "test_fraction": cfg.test_fraction,
+                                  "train_subset": cfg.train_subset,
+                                  "eval_batch": cfg.eval_batch})
+    run.save_model({n: {"weights": r["net"].layer.weight, "theta": r["net"].layer.theta,
+                        "labels": r["labels"], "test_generator_state": r["test_generator_state"]}
+                    for n, r in results.items()}, "data")
     return run.path

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from neuromorph import specs
 from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec, system_spec
 from neuromorph.networks import neurons
+from neuromorph.networks.competitive import CompetitiveLayer
 from neuromorph.networks.physical import LabelEmbedding, PhysicalLayer, PhysicalNetwork
 from neuromorph.networks.spiking_layers import (
     RecurrentSpiking,
@@ -85,6 +86,7 @@ def _substrate_build(s: specs.SubstrateNetwork, dt: float) -> StackNet:
 
 TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
     StackNet: _substrate_net,
+    CompetitiveLayer: lambda m: m.spec,
     SpikingLinear: lambda m: specs.SpikingLinear(_affine(m.synapse), module_spec(m.neuron)),
     SpikingConv2d: lambda m: specs.SpikingConv(_conv(m.synapse), module_spec(m.neuron)),
     RecurrentSpiking: lambda m: specs.RecurrentSpiking(
@@ -148,6 +150,7 @@ def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
 
 BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
     specs.SubstrateNetwork: _substrate_build,
+    specs.CompetitiveLayer: lambda s, dt: CompetitiveLayer.from_spec(s, dt=dt),
     specs.SpikingLinear: _spiking_linear,
     specs.SpikingConv: _spiking_conv,
     specs.RecurrentSpiking: _recurrent,

@@ -9,6 +9,7 @@ representation of the spike and reset options. Depends only on :mod:`neuromorph.
 
 from neuromorph.specs.base import SPECS, Param, Spec, as_param, as_shape, register, spec_from_dict
 from neuromorph.specs.containers import (
+    CompetitiveLayer,
     PhysicalLayer,
     PhysicalNetwork,
     RecurrentSpiking,
@@ -46,7 +47,7 @@ from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
 
 __all__ = [
     "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Affine", "Channel",
-    "CondLIF",
+    "CompetitiveLayer", "CondLIF",
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
     "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",
     "RecurrentSpiking", "Scale", "Sequential", "Spec", "SpikeOptions", "SpikingConv",

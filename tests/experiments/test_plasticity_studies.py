@@ -91,13 +91,36 @@ def test_stdp_window_matches_the_analytic_curves(tmp_path):
     assert {"window.png", "frequency_dependence.png"} <= files
 
 
-def test_diehl_cook_tiny_run_beats_chance(tmp_path):
-    m, files = _run("diehl-cook-digits", {"neuron_counts": "10,20", "train_subset": "160",
-                                          "epochs": "1", "n_steps": "50",
-                                          "eval_batch": "400"}, tmp_path)
+def test_diehl_cook_tiny_run_beats_chance(tmp_path, capsys):
+    m, files, out = _run_dir("diehl-cook-digits", {"neuron_counts": "10,20",
+                                                   "train_subset": "160", "epochs": "1",
+                                                   "n_steps": "50", "eval_batch": "400"},
+                             tmp_path)
     assert m["test_accuracy_n10"] > 0.2 and m["test_accuracy_n20"] > 0.2  # chance is 0.1
     assert m["test_accuracy"] == m["test_accuracy_n20"]
-    assert {"accuracy_vs_neurons.png", "weights.png"} <= files
+    assert {"accuracy_vs_neurons.png", "weights.png", "model.json", "data.pt"} <= files
+    # the largest network reloads from model.json + model.pt (library code only) and,
+    # shown the same test presentations (the generator state saved in data.pt), classifies
+    # the test set to the run's own accuracy exactly
+    from neuromorph.data.poisson_digits import digits_split
+    from neuromorph.networks.competitive import CompetitiveLayer
+
+    layer, info = load_model(out)
+    assert type(layer) is CompetitiveLayer and info["neurons"] == 20 and layer.n_out == 20
+    data = torch.load(out / "data.pt", weights_only=True)
+    assert sorted(data) == [10, 20] and torch.equal(data[20]["labels"], layer.labels)
+    split = digits_split(info["test_fraction"], info["seed"])
+    gen = torch.Generator()
+    gen.set_state(data[20]["test_generator_state"])
+    pred = layer.classify(split.x_test, gen, batch=info["eval_batch"])
+    assert float((pred == split.y_test).float().mean()) == m["test_accuracy"]
+    # NIR has no conductance-based neuron: export says so in one line and how to reload
+    from neuromorph.cli import main
+
+    capsys.readouterr()
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "dc.nir")]) == 2
+    err = capsys.readouterr().err
+    assert "holds a CompetitiveLayer" in err and "neuromorph.models.load_model" in err
 
 
 def test_rstdp_learns_the_association_and_is_reproducible(tmp_path):
