@@ -93,7 +93,7 @@ TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
         m.input.in_features, m.input.out_features, m.input.bias is not None,
         module_spec(m.neuron)),
     SpikingSequential: lambda m: specs.Sequential(tuple(module_spec(x) for x in m.layers)),
-    nn.Sequential: lambda m: specs.Sequential(tuple(module_spec(x) for x in m)),
+    nn.Sequential: lambda m: specs.Sequential(tuple(module_spec(x) for x in m), time_major=False),
     nn.Linear: _affine,
     nn.Conv2d: _conv,
     nn.Flatten: lambda m: specs.Flatten(m.start_dim - 1 if m.start_dim > 0 else m.start_dim,
@@ -154,7 +154,8 @@ BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
     specs.SpikingLinear: _spiking_linear,
     specs.SpikingConv: _spiking_conv,
     specs.RecurrentSpiking: _recurrent,
-    specs.Sequential: lambda s, dt: SpikingSequential(*(build_module(x, dt) for x in s.layers)),
+    specs.Sequential: lambda s, dt: (SpikingSequential if s.time_major else nn.Sequential)(
+        *(build_module(x, dt) for x in s.layers)),
     specs.Affine: lambda s, dt: nn.Linear(s.in_features, s.out_features, bias=s.bias),
     specs.Flatten: _flatten,
     specs.PhysicalLayer: _physical,

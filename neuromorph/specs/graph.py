@@ -19,10 +19,14 @@ from neuromorph.specs.base import Spec, register
 @register
 @dataclass(frozen=True)
 class Sequential(Spec):
-    """Layers applied in order: ``y = layers[-1](... layers[0](x))``."""
+    """Layers applied in order: ``y = layers[-1](... layers[0](x))``.
+
+    ``time_major``: the layers see ``[T, B, ...]`` sequences with per-layer state (a spiking
+    stack); ``False``: a plain per-sample chain ``[B, ...]`` (``torch.nn.Sequential``)."""
 
     kind = "Sequential"
     layers: tuple[Spec, ...] = ()
+    time_major: bool = True
 
     def __post_init__(self) -> None:
         layers = tuple(self.layers)

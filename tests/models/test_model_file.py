@@ -93,3 +93,14 @@ def test_bad_files_give_one_line(tmp_path) -> None:
 def test_unsupported_module_is_named(tmp_path) -> None:
     with pytest.raises(ValueError, match="GRU has no spec"):
         save_model(tmp_path, nn.GRU(2, 2), dt=None)
+
+
+def test_a_plain_sequential_stays_plain(tmp_path) -> None:
+    """nn.Sequential (per-sample [B, ...]) is not rebuilt as a time-major spiking stack."""
+    torch.manual_seed(4)
+    mlp = _trained(nn.Sequential(nn.Linear(5, 3), nn.Flatten(), nn.Linear(3, 2)))
+    save_model(tmp_path, mlp)
+    back, _ = load_model(tmp_path)
+    assert type(back) is nn.Sequential
+    x = torch.rand(7, 5)
+    assert torch.equal(back(x), mlp(x))
