@@ -147,6 +147,9 @@ def test_cobahh_network_rate_and_cv_match_brian2_short() -> None:
 @pytest.mark.slow
 def test_cobahh_network_rate_and_cv_match_brian2_over_seeds() -> None:
     pairs = [run_cobahh_pair(seed=s, T=1.0) for s in range(3)]
+    for s, (ours, theirs) in enumerate(pairs):  # the figures, shown with pytest -s
+        print(f"seed {s}: rate {ours[0]:.3f} / {theirs[0]:.3f} Hz, "
+              f"ISI CV {ours[1]:.4f} / {theirs[1]:.4f} (ours / Brian2)")
     r, cv = np.mean([p[0] for p in pairs], axis=0)
     r_b, cv_b = np.mean([p[1] for p in pairs], axis=0)
     assert abs(r / r_b - 1) < 0.05, f"rate ours {r:.3f} Hz vs Brian2 {r_b:.3f} Hz"
