@@ -72,6 +72,8 @@ NO_NIR_FORM = {
     "SubstrateNetwork": "a substrate's fixed transform",
     "CompetitiveLayer": "conductance-based neurons with adaptive thresholds, lateral inhibition "
                         "and labelled votes",
+    "AnalogLinear": "analog crossbar tiles: DAC/ADC converters, device noise and drift",
+    "Activation": "a rate nonlinearity: ReLU, tanh or sigmoid",
 }
 
 

@@ -18,6 +18,10 @@ for the spiking network), ``accuracy_<method>_twin`` / ``accuracy_snn_<method>_t
 trained analog model before programming), plus ``energy_*``, ``latency_*``, ``area_*``
 (``..._snn_<method>_<device>`` for the spiking network), ``std_*``, ``insitu_queries`` (MLP)
 and ``snn_insitu_queries`` (hardware forward passes of the in-situ training, all seeds).
+
+Saved models (seed ``seed``'s MLP twins, before programming): ``float``, ``hwa`` and ``insitu``
+``.json`` + ``.pt``, the HWA one also as ``model.json`` + ``model.pt``; each reloads with
+``neuromorph.models.load_model`` (spec ``Sequential`` of ``AnalogLinear`` and ``Activation``).
 """
 
 from __future__ import annotations
@@ -243,7 +247,12 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
                                          [f"snn_{m}" for m in snn_methods], DEVICES, TIMES),
                         "snn_accuracy_vs_time")
     run.save_figure(energy_bars(costs), "energy_per_inference")
-    run.save_model({m: model.state_dict() for m, model in models.items()})
+    for method, model in models.items():  # the twins (weights, DAC ranges), not programmed
+        info = {"method": method, "seed": cfg.seed, "task": "sklearn digits, 64 -> 10",
+                "accuracy_twin": results[f"{method}_twin"][0]}  # seed cfg.seed
+        run.save_network(model, name=method, info=info)
+        if method == "hwa":
+            run.save_network(model, name="model", info=info)
     return run.path
 
 

@@ -10,12 +10,14 @@ both, a saved model is rebuilt without the code that trained it
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from neuromorph import specs
+from neuromorph.hardware_models.crossbar import AnalogLinear, TileConfig
 from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec, system_spec
 from neuromorph.networks import neurons
 from neuromorph.networks.competitive import CompetitiveLayer
@@ -61,6 +63,30 @@ def _conv(m: nn.Conv2d) -> specs.Conv:
 
 
 # -- module -> spec ---------------------------------------------------------------------------
+#: activation module class <-> the name of its function in specs.Activation
+ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh,
+                                                   "sigmoid": nn.Sigmoid}
+
+#: AnalogLinear seeds its training-noise generator with ``seed + _NOISE_SEED_OFFSET``
+#: (crossbar/layers.py); the layer keeps no ``seed`` attribute, so the spec reads it back there
+_NOISE_SEED_OFFSET = 4_242
+
+
+def _analog_linear(m: AnalogLinear) -> specs.AnalogLinear:
+    return specs.AnalogLinear(specs.Affine(m.in_features, m.out_features, m.bias is not None),
+                              asdict(m.tile), m.noise.initial_seed() - _NOISE_SEED_OFFSET)
+
+
+def _analog_linear_build(s: specs.AnalogLinear, dt: float) -> AnalogLinear:
+    try:
+        tile = TileConfig(**s.tile)
+    except TypeError as err:  # an unknown field name
+        raise NoSpecError(f"AnalogLinear spec tile {sorted(s.tile)}: {err}; give the fields "
+                          "of neuromorph.hardware_models.crossbar.TileConfig") from None
+    a = s.synapse
+    return AnalogLinear(a.in_features, a.out_features, a.bias, tile, s.seed)
+
+
 def _physical_layer(m: PhysicalLayer) -> specs.PhysicalLayer:
     return specs.PhysicalLayer(system_spec(m.system), m.n_out, m.concat_input, m.physics_on,
                                m.linear.bias is not None)
@@ -85,6 +111,9 @@ def _substrate_build(s: specs.SubstrateNetwork, dt: float) -> StackNet:
 
 
 TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
+    AnalogLinear: _analog_linear,
+    **{cls: (lambda m, name=name: specs.Activation(name))
+       for name, cls in ACTIVATION_MODULES.items()},
     StackNet: _substrate_net,
     CompetitiveLayer: lambda m: m.spec,
     SpikingLinear: lambda m: specs.SpikingLinear(_affine(m.synapse), module_spec(m.neuron)),
@@ -149,6 +178,8 @@ def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
 
 
 BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
+    specs.AnalogLinear: _analog_linear_build,
+    specs.Activation: lambda s, dt: ACTIVATION_MODULES[s.function](),
     specs.SubstrateNetwork: _substrate_build,
     specs.CompetitiveLayer: lambda s, dt: CompetitiveLayer.from_spec(s, dt=dt),
     specs.SpikingLinear: _spiking_linear,

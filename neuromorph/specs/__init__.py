@@ -7,6 +7,7 @@ use NIR's names and continuous-time SI parameters; :class:`SpikeOptions` is the 
 representation of the spike and reset options. Depends only on :mod:`neuromorph.primitives`.
 """
 
+from neuromorph.specs.analog import ACTIVATIONS, Activation, AnalogLinear
 from neuromorph.specs.base import SPECS, Param, Spec, as_param, as_shape, register, spec_from_dict
 from neuromorph.specs.containers import (
     CompetitiveLayer,
@@ -46,7 +47,8 @@ from neuromorph.specs.neurons import (
 from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
 
 __all__ = [
-    "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Affine", "Channel",
+    "ACTIVATIONS", "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Activation",
+    "Affine", "AnalogLinear", "Channel",
     "CompetitiveLayer", "CondLIF",
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
     "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",

@@ -5,9 +5,12 @@ import json
 import pytest
 
 from neuromorph import experiments
-from neuromorph.experiments.analog_drift import DEVICES, METHODS, TIMES
+from neuromorph.cli import main
+from neuromorph.experiments.analog_drift import DEVICES, METHODS, TIMES, Config, data_split
 from neuromorph.experiments.analog_snn import SNN_METHODS
+from neuromorph.experiments.analog_training import accuracy
 from neuromorph.experiments.config import ConfigError
+from neuromorph.models import load_model
 
 TINY = {"seeds": "1", "programmings": "1", "epochs": "5", "hidden": "16", "insitu_steps": "10",
         "insitu_directions": "2", "snn_epochs": "1", "test_fraction": "0.5",
@@ -43,6 +46,20 @@ def test_tiny_run_writes_every_metric(tmp_path):
     for device in DEVICES:  # the spiking network's energy, counted from its spikes
         assert 1e-11 < metrics[f"energy_per_inference_J_snn_float_{device}"] < 1e-6
         assert metrics[f"latency_s_snn_float_{device}"] > 0
+    check_saved_models(out, metrics)
+
+
+def check_saved_models(out, metrics):
+    """Each method's analog MLP reloads without the experiment's code (HWA also as the run's
+    ``model``) and scores the run's own twin accuracy on the seed's test split exactly; export
+    refuses the analog tiles in one line."""
+    data = data_split(Config(test_fraction=float(TINY["test_fraction"])), 0)
+    for name, method in (("model", "hwa"), *((m, m) for m in METHODS)):
+        model, info = load_model(out / f"{name}.json")
+        assert info["method"] == method and info["experiment"] == "analog-drift"
+        assert accuracy(model, data.x_test, data.y_test) == metrics[f"accuracy_{method}_twin"]
+    assert main(["export", str(out), "--to", "nir", str(out / "net.nir")]) == 2
+    assert not (out / "net.nir").exists()
 
 
 @pytest.mark.slow
