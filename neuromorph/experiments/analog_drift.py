@@ -19,9 +19,10 @@ trained analog model before programming), plus ``energy_*``, ``latency_*``, ``ar
 (``..._snn_<method>_<device>`` for the spiking network), ``std_*``, ``insitu_queries`` (MLP)
 and ``snn_insitu_queries`` (hardware forward passes of the in-situ training, all seeds).
 
-Saved models (seed ``seed``'s MLP twins, before programming): ``float``, ``hwa`` and ``insitu``
-``.json`` + ``.pt``, the HWA one also as ``model.json`` + ``model.pt``; each reloads with
-``neuromorph.models.load_model`` (spec ``Sequential`` of ``AnalogLinear`` and ``Activation``).
+Saved models (seed ``seed``'s analog twins, before programming): the MLPs ``float``, ``hwa``,
+``insitu`` ``.json`` + ``.pt`` (the HWA one also as ``model.json`` + ``model.pt``) and the
+spiking networks ``snn_float``, ``snn_hwa``, ``snn_insitu``; each reloads with
+``neuromorph.models.load_model`` (``AnalogLinear`` layers, ``Activation`` / spiking neurons).
 """
 
 from __future__ import annotations
@@ -184,6 +185,7 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
     bar = tqdm(total=ticks, desc="analog-drift", disable=not progress)
     results: dict[str, list[float]] = {}
     float_acc, snn_float, queries, snn_queries, costs, models = [], [], 0, 0, {}, {}
+    snn_models: dict[str, torch.nn.Module] = {}
     for seed in range(cfg.seed, cfg.seed + cfg.seeds):
         data = data_split(cfg, seed)
         for method in METHODS:
@@ -219,6 +221,8 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
                     costs[(f"snn_{method}", device)] = inference_cost(
                         snn.model, snn.test_spikes, samples=snn.test_spikes.shape[1],
                         spiking=True)
+            if seed == cfg.seed:
+                snn_models[f"snn_{method}"] = snn.model
     bar.close()
     metrics: dict[str, float] = {"accuracy_float": float(np.mean(float_acc)),
                                  "std_accuracy_float": float(np.std(float_acc)),
@@ -247,8 +251,10 @@ def _main(cfg: Config, out_dir: Path, progress: bool) -> Path:
                                          [f"snn_{m}" for m in snn_methods], DEVICES, TIMES),
                         "snn_accuracy_vs_time")
     run.save_figure(energy_bars(costs), "energy_per_inference")
-    for method, model in models.items():  # the twins (weights, DAC ranges), not programmed
-        info = {"method": method, "seed": cfg.seed, "task": "sklearn digits, 64 -> 10",
+    for method, model in {**models, **snn_models}.items():  # the twins, not programmed
+        task = ("Poisson-coded digits of snn-digits" if method.startswith("snn_")
+                else "sklearn digits, 64 -> 10")
+        info = {"method": method, "seed": cfg.seed, "task": task,
                 "accuracy_twin": results[f"{method}_twin"][0]}  # seed cfg.seed
         run.save_network(model, name=method, info=info)
         if method == "hwa":

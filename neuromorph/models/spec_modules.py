@@ -10,7 +10,7 @@ both, a saved model is rebuilt without the code that trained it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import torch
@@ -22,6 +22,7 @@ from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec
 from neuromorph.networks import neurons
 from neuromorph.networks.competitive import CompetitiveLayer
 from neuromorph.networks.physical import LabelEmbedding, PhysicalLayer, PhysicalNetwork
+from neuromorph.networks.sequence_models import SequenceModel
 from neuromorph.networks.spiking_layers import (
     RecurrentSpiking,
     SpikingConv2d,
@@ -110,13 +111,30 @@ def _substrate_build(s: specs.SubstrateNetwork, dt: float) -> StackNet:
                          embedding=emb, **dict(s.options))
 
 
+#: SequenceModel block name <-> its spec class (one spec kind per block family)
+SEQUENCE_SPECS: dict[str, type[specs.Spec]] = {"rwkv": specs.RWKVSequenceModel,
+                                               "lmu": specs.LMUSequenceModel}
+
+
+def _sequence_spec(m: SequenceModel) -> specs.Spec:
+    return SEQUENCE_SPECS[m.kind](**m.made_as)
+
+
+def _sequence_build(s: specs.Spec, dt: float) -> SequenceModel:
+    kind = next(k for k, cls in SEQUENCE_SPECS.items() if isinstance(s, cls))
+    return SequenceModel(kind, **{f.name: getattr(s, f.name) for f in fields(s)})
+
+
 TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
+    SequenceModel: _sequence_spec,
     AnalogLinear: _analog_linear,
     **{cls: (lambda m, name=name: specs.Activation(name))
        for name, cls in ACTIVATION_MODULES.items()},
     StackNet: _substrate_net,
     CompetitiveLayer: lambda m: m.spec,
-    SpikingLinear: lambda m: specs.SpikingLinear(_affine(m.synapse), module_spec(m.neuron)),
+    SpikingLinear: lambda m: specs.SpikingLinear(
+        _analog_linear(m.synapse) if isinstance(m.synapse, AnalogLinear) else _affine(m.synapse),
+        module_spec(m.neuron)),
     SpikingConv2d: lambda m: specs.SpikingConv(_conv(m.synapse), module_spec(m.neuron)),
     RecurrentSpiking: lambda m: specs.RecurrentSpiking(
         m.input.in_features, m.input.out_features, m.input.bias is not None,
@@ -148,8 +166,12 @@ def module_spec(module: nn.Module) -> specs.Spec:
 
 # -- spec -> module ---------------------------------------------------------------------------
 def _spiking_linear(s: specs.SpikingLinear, dt: float) -> SpikingLinear:
-    m = SpikingLinear(s.synapse.in_features, s.synapse.out_features, bias=s.synapse.bias, dt=dt)
+    a = s.synapse.synapse if isinstance(s.synapse, specs.AnalogLinear) else s.synapse
+    m = SpikingLinear(a.in_features, a.out_features, bias=a.bias, dt=dt)
     m.neuron = _neuron(s.neuron, dt)
+    if isinstance(s.synapse, specs.AnalogLinear):  # as to_analog: the current comes from the
+        m.synapse = _analog_linear_build(s.synapse, dt)  # tiles, so no fused digital kernel
+        m.neuron.backend = "reference"
     return m
 
 
@@ -178,6 +200,7 @@ def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
 
 
 BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
+    **{cls: _sequence_build for cls in SEQUENCE_SPECS.values()},
     specs.AnalogLinear: _analog_linear_build,
     specs.Activation: lambda s, dt: ACTIVATION_MODULES[s.function](),
     specs.SubstrateNetwork: _substrate_build,

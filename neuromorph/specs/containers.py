@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from neuromorph.specs.analog import AnalogLinear
 from neuromorph.specs.base import Spec, register
 from neuromorph.specs.layers import Affine, Conv
 from neuromorph.specs.neurons import LIF, CondLIF, NeuronSpec
@@ -27,14 +28,18 @@ def _check_neuron(neuron: Any, owner: str) -> None:
 @register
 @dataclass(frozen=True)
 class SpikingLinear(Spec):
-    """``synapse`` (an :class:`Affine`) on all steps, then the ``neuron`` population."""
+    """``synapse`` (an :class:`Affine`, or an :class:`~neuromorph.specs.analog.AnalogLinear`
+    on crossbar tiles) on all steps, then the ``neuron`` population."""
 
     kind = "SpikingLinear"
-    synapse: Affine = field(default_factory=Affine)
+    synapse: Affine | AnalogLinear = field(default_factory=Affine)
     neuron: NeuronSpec = field(default_factory=LIF)
 
     def __post_init__(self) -> None:
         _check_neuron(self.neuron, self.kind)
+        if not isinstance(self.synapse, (Affine, AnalogLinear)):
+            raise ValueError(f"{self.kind} needs an Affine or AnalogLinear synapse spec, got "
+                             f"{type(self.synapse).__name__}")
 
 
 @register

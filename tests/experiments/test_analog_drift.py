@@ -10,6 +10,9 @@ from neuromorph.experiments.analog_drift import DEVICES, METHODS, TIMES, Config,
 from neuromorph.experiments.analog_snn import SNN_METHODS
 from neuromorph.experiments.analog_training import accuracy
 from neuromorph.experiments.config import ConfigError
+from neuromorph.experiments.snn_common import evaluate
+from neuromorph.experiments.snn_digits import Config as DigitsConfig
+from neuromorph.experiments.snn_digits import digits_task
 from neuromorph.models import load_model
 
 TINY = {"seeds": "1", "programmings": "1", "epochs": "5", "hidden": "16", "insitu_steps": "10",
@@ -50,14 +53,20 @@ def test_tiny_run_writes_every_metric(tmp_path):
 
 
 def check_saved_models(out, metrics):
-    """Each method's analog MLP reloads without the experiment's code (HWA also as the run's
-    ``model``) and scores the run's own twin accuracy on the seed's test split exactly; export
+    """Each method's analog MLP and spiking network reload without the experiment's code (the
+    HWA MLP also as the run's ``model``) and score the run's own twin accuracies exactly; export
     refuses the analog tiles in one line."""
     data = data_split(Config(test_fraction=float(TINY["test_fraction"])), 0)
     for name, method in (("model", "hwa"), *((m, m) for m in METHODS)):
         model, info = load_model(out / f"{name}.json")
         assert info["method"] == method and info["experiment"] == "analog-drift"
         assert accuracy(model, data.x_test, data.y_test) == metrics[f"accuracy_{method}_twin"]
+    snn_cfg = DigitsConfig(seed=0, seeds=1, epochs=int(TINY["snn_epochs"]))
+    task = digits_task(snn_cfg, 0)
+    for method in SNN_METHODS:  # the spiking networks, scored on the run's fixed test spikes
+        model, info = load_model(out / f"snn_{method}.json")
+        assert info["method"] == f"snn_{method}"
+        assert evaluate(model, task, snn_cfg, 0)[0] == metrics[f"accuracy_snn_{method}_twin"]
     assert main(["export", str(out), "--to", "nir", str(out / "net.nir")]) == 2
     assert not (out / "net.nir").exists()
 

@@ -22,6 +22,7 @@ from neuromorph.hardware_models.crossbar import (
 )
 from neuromorph.hardware_models.system_spec import NoSpecError
 from neuromorph.models import build_module, load_model, module_spec, save_model
+from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
 
 TILE = TileConfig(max_inputs=8, max_outputs=4, dac_bits=6, adc_bits=7, adc_bound=5.0,
                   output_noise=0.01, v_read=0.3)
@@ -97,3 +98,21 @@ def test_export_refuses_it_in_one_line_naming_load_model(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "holds a AnalogLinear (analog crossbar tiles" in err
     assert "neuromorph.models.load_model" in err and not (tmp_path / "net.nir").exists()
+
+
+def test_spiking_layers_on_tiles_reload_as_analog(tmp_path):
+    """A spiking network on crossbars keeps its analog synapses (not a digital Affine) and runs
+    them through the unfused neuron step, as ``to_analog`` does."""
+    torch.manual_seed(0)
+    net = to_analog(SpikingSequential(SpikingLinear(12, 9, dt=1e-3, tau=5e-3, r=5.0),
+                                      SpikingLinear(9, 3, neuron="li", dt=1e-3)), TILE, 4).eval()
+    save_model(tmp_path, net)
+    again, _ = load_model(tmp_path)
+    first = module_spec(again).layers[0]
+    assert isinstance(first.synapse, specs.AnalogLinear) and first.synapse.seed == 4
+    assert again.layers[0].neuron.backend == "reference"
+    x = (torch.rand(15, 5, 12) < 0.4).float()
+    with torch.no_grad():
+        assert torch.equal(again(x), net(x))
+    with pytest.raises(ValueError, match="needs an Affine or AnalogLinear synapse spec"):
+        specs.SpikingLinear(specs.Conv())
