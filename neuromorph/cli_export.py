@@ -74,6 +74,10 @@ NO_NIR_FORM = {
                         "and labelled votes",
     "AnalogLinear": "analog crossbar tiles: DAC/ADC converters, device noise and drift",
     "Activation": "a rate nonlinearity: ReLU, tanh or sigmoid",
+    "RWKVSequenceModel": "RWKV blocks: token shift, WKV linear attention (exponentials and a "
+                         "division per step) and sigmoid gates",
+    "LMUSequenceModel": "LMU blocks: a Legendre state-space memory with trained per-state gains "
+                        "read as ON/OFF pairs",
 }
 
 

@@ -27,8 +27,10 @@ accuracy for sparser spikes.
 remaining dense MACs (the real-valued input layer, the LMU's ``Abar m``) against the twin's
 MACs; ``{task}_{model}_op_ratio = twin MACs / (spiking synops + spiking MACs)``.
 
-Writes ``results.txt``, ``metrics.json``, ``spiking_seq.png`` and ``model.pt`` (every trained
-network's state dict, last seed).
+Writes ``results.txt``, ``metrics.json``, ``spiking_seq.png`` and every trained network of the
+last seed as a reloadable model (:func:`save_models`: spec + state, ``neuromorph.models.
+load_model``): the spiking RWKV as ``model.json`` + ``model.pt``, the others as
+``{task}_{model}_{variant}.json`` + ``.pt``.
 """
 
 from __future__ import annotations
@@ -214,10 +216,11 @@ def run_text(cfg: Config, model: SequenceModel, corpus: CharCorpus, seed: int,
 
 
 def run_seed(cfg: Config, seed: int, corpus: CharCorpus | None, tick: Callable[[], None]
-             ) -> tuple[dict[str, float], dict[str, dict]]:
-    """Every (task, model, variant) from ``seed``: metric and ops per sample or character."""
+             ) -> tuple[dict[str, float], dict[str, SequenceModel]]:
+    """Every (task, model, variant) from ``seed``: metric and ops per sample or character, and
+    the trained models by ``{task}_{model}_{variant}``."""
     out: dict[str, float] = {}
-    states: dict[str, dict] = {}
+    models: dict[str, SequenceModel] = {}
     for task in cfg.tasks:
         for kind in cfg.models:
             twin = None
@@ -244,8 +247,8 @@ def run_seed(cfg: Config, seed: int, corpus: CharCorpus | None, tick: Callable[[
                     out[f"{key}_{name}"] = value * per
                 out[f"{key}_params"] = float(n_parameters(model))
                 out[f"{key}_seconds"] = time.perf_counter() - start
-                states[key] = model.state_dict()
-    return out, states
+                models[key] = model
+    return out, models
 
 
 def summarise(cfg: Config, per_seed: list[dict[str, float]]) -> dict[str, float]:
@@ -330,11 +333,11 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     ticks = len(cfg.models) * ((cfg.mnist1d_epochs + cfg.spiking_epochs) * ("mnist1d" in cfg.tasks)
                                + len(VARIANTS) * 10 * ("text" in cfg.tasks))
     bar = tqdm(total=len(seeds) * ticks, desc="spiking-seq", disable=not progress, unit="ep")
-    per_seed, states = [], {}
+    per_seed, models = [], {}
     with torch_threads(cfg.threads):
         for seed in seeds:
             bar.set_postfix_str(f"seed {seed}")
-            metrics, states = run_seed(cfg, seed, corpus, lambda: bar.update(1))
+            metrics, models = run_seed(cfg, seed, corpus, lambda: bar.update(1))
             per_seed.append(metrics)
     bar.close()
     m = summarise(cfg, per_seed)
@@ -343,9 +346,31 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     run.write_text("results.txt", "\n".join(text) + "\n")
     run.write_metrics(m)
     _plot(run, cfg, m)
-    run.save_model({"state_dicts": states, "config": cfg.to_dict(), "seed": seeds[-1],
-                    "experiment": "spiking-seq"})
+    save_models(run, cfg, models, per_seed[-1], seeds[-1])
     return run.path
+
+
+def main_model_key(cfg: Config) -> str:
+    """The run's main model (saved as ``model.*``): the spiking RWKV, on MNIST-1D when run."""
+    return f"{cfg.tasks[0]}_{'rwkv' if 'rwkv' in cfg.models else cfg.models[0]}_spiking"
+
+
+def save_models(run: RunDir, cfg: Config, models: dict[str, SequenceModel],
+                metrics: dict[str, float], seed: int) -> None:
+    """Each trained model of the last seed as ``KEY.json`` + ``KEY.pt`` (spec + state), the main
+    one (:func:`main_model_key`) as ``model.*``; ``info`` names its task, data and the metric
+    this seed scored, so a reloaded model can be checked against the run."""
+    main_key = main_model_key(cfg)
+    for key, model in models.items():
+        task = key.split("_")[0]
+        data = ({"mnist1d_samples": cfg.mnist1d_samples} if task == "mnist1d"
+                else {"text_module": cfg.text_module, "text_chars": cfg.text_chars,
+                      "seq_len": cfg.seq_len})
+        metric = f"{key}_{'accuracy' if task == 'mnist1d' else 'bpc'}"
+        run.save_network(model, name="model" if key == main_key else key,
+                         info={"model": key, "task": task, "seed": seed, "data": data,
+                               "metric": {metric: metrics[metric]},
+                               "others": sorted(k for k in models if k != key)})
 
 
 __all__ = ["SUMMARY", "Config", "main"]

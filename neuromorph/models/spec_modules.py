@@ -10,7 +10,7 @@ both, a saved model is rebuilt without the code that trained it
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import torch
@@ -22,6 +22,7 @@ from neuromorph.hardware_models.system_spec import NoSpecError, system_from_spec
 from neuromorph.networks import neurons
 from neuromorph.networks.competitive import CompetitiveLayer
 from neuromorph.networks.physical import LabelEmbedding, PhysicalLayer, PhysicalNetwork
+from neuromorph.networks.sequence_models import SequenceModel
 from neuromorph.networks.spiking_layers import (
     RecurrentSpiking,
     SpikingConv2d,
@@ -110,7 +111,22 @@ def _substrate_build(s: specs.SubstrateNetwork, dt: float) -> StackNet:
                          embedding=emb, **dict(s.options))
 
 
+#: SequenceModel block name <-> its spec class (one spec kind per block family)
+SEQUENCE_SPECS: dict[str, type[specs.Spec]] = {"rwkv": specs.RWKVSequenceModel,
+                                               "lmu": specs.LMUSequenceModel}
+
+
+def _sequence_spec(m: SequenceModel) -> specs.Spec:
+    return SEQUENCE_SPECS[m.kind](**m.made_as)
+
+
+def _sequence_build(s: specs.Spec, dt: float) -> SequenceModel:
+    kind = next(k for k, cls in SEQUENCE_SPECS.items() if isinstance(s, cls))
+    return SequenceModel(kind, **{f.name: getattr(s, f.name) for f in fields(s)})
+
+
 TO_SPEC: dict[type[nn.Module], Callable[[Any], specs.Spec]] = {
+    SequenceModel: _sequence_spec,
     AnalogLinear: _analog_linear,
     **{cls: (lambda m, name=name: specs.Activation(name))
        for name, cls in ACTIVATION_MODULES.items()},
@@ -184,6 +200,7 @@ def _flatten(s: specs.Flatten, dt: float) -> nn.Flatten:
 
 
 BUILD: dict[type[specs.Spec], Callable[[Any, float], nn.Module]] = {
+    **{cls: _sequence_build for cls in SEQUENCE_SPECS.values()},
     specs.AnalogLinear: _analog_linear_build,
     specs.Activation: lambda s, dt: ACTIVATION_MODULES[s.function](),
     specs.SubstrateNetwork: _substrate_build,

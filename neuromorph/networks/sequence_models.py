@@ -48,6 +48,11 @@ class SequenceModel(nn.Module):
         if min(n_in, n_out, n_blocks) < 1:
             raise ValueError(f"n_in, n_out, n_blocks must be >= 1, got {n_in}, {n_out}, "
                              f"{n_blocks}")
+        #: the constructor arguments, which rebuild this model (its spec in neuromorph.models)
+        self.made_as: dict[str, Any] = dict(
+            task=task, n_in=n_in, n_out=n_out, d=d, d_ffn=d_ffn, n_blocks=n_blocks,
+            spiking=spiking, tau_steps=tau_steps, surrogate=surrogate, scale=scale,
+            analog_input=analog_input, seed=seed, **block_options)
         gen = torch.Generator().manual_seed(seed)
         self.kind, self.task, self.spiking, self.d, self.n_in = kind, task, spiking, d, n_in
         self.input = nn.Embedding(n_in, d) if task == "lm" else nn.Linear(n_in, d)

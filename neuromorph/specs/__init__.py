@@ -45,11 +45,12 @@ from neuromorph.specs.neurons import (
     NeuronSpec,
 )
 from neuromorph.specs.options import RESET_KINDS, SpikeOptions, check_reset_kind
+from neuromorph.specs.sequence import LMUSequenceModel, RWKVSequenceModel
 
 __all__ = [
     "ACTIVATIONS", "ALIF", "IF", "LI", "LIF", "NEURON_SPECS", "RESET_KINDS", "SPECS", "Activation",
     "Affine", "AnalogLinear", "Channel",
-    "CompetitiveLayer", "CondLIF",
+    "CompetitiveLayer", "CondLIF", "LMUSequenceModel", "RWKVSequenceModel",
     "Conv", "CubaLI", "CubaLIF", "Delay", "Flatten", "Graph", "Input", "Integrator",
     "NeuronSpec", "Output", "Param", "PhysicalLayer", "PhysicalNetwork", "Pool2d",
     "RecurrentSpiking", "Scale", "Sequential", "Spec", "SpikeOptions", "SpikingConv",

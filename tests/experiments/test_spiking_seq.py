@@ -73,3 +73,52 @@ def test_config_errors_name_the_fix() -> None:
 def test_spiking_epochs_must_be_positive() -> None:
     with pytest.raises(ConfigError, match="epochs"):
         build_config(Config, {"spiking_epochs": "0"})
+
+
+def test_saved_models_reload_to_the_reported_metrics(tiny_run: tuple[Path, dict[str, float]]
+                                                     ) -> None:
+    """Every trained model reloads from spec + state alone (no experiment code) and scores the
+    run's reported accuracy / bits per character on data rebuilt from its ``info``."""
+    from torch.nn import functional as F
+
+    from neuromorph.data.mnist1d import make_mnist1d
+    from neuromorph.experiments.snn_eval import torch_threads
+    from neuromorph.models import load_model
+    from neuromorph.networks.sequence_models import SequenceModel
+
+    out, m = tiny_run
+    main_model, info = load_model(out)
+    assert isinstance(main_model, SequenceModel) and info["model"] == "mnist1d_rwkv_spiking"
+    assert main_model.spiking and main_model.kind == "rwkv"
+    seen = set()
+    for name in ["model", *info["others"]]:
+        model, info = load_model(out / f"{name}.json")
+        seen.add(info["model"])
+        (metric, reported), = info["metric"].items()
+        assert reported == m[metric]  # one seed: the per-seed figure is the reported mean
+        with torch_threads(1), torch.no_grad():
+            if info["task"] == "mnist1d":
+                data = make_mnist1d(info["data"]["mnist1d_samples"], seed=info["seed"])
+                pred = model.logits(data.x_test.T[..., None]).argmax(1)
+                assert float((pred == data.y_test).float().mean()) == reported, name
+            else:
+                corpus = load_char_corpus(info["data"]["text_module"],
+                                          max_chars=info["data"]["text_chars"])
+                test = consecutive_windows(corpus.test, info["data"]["seq_len"])
+                nll = F.cross_entropy(model.logits(test[:-1]).flatten(0, 1), test[1:].flatten())
+                assert float(nll) / math.log(2.0) == reported, name
+    assert seen == {f"{t}_{k}_{v}" for t in ("mnist1d", "text") for k in ("lmu", "rwkv")
+                    for v in ("spiking", "twin")}
+
+
+def test_export_refuses_the_sequence_models_in_one_line(tiny_run: tuple[Path, dict[str, float]],
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from neuromorph.cli import main as cli
+
+    out, _ = tiny_run
+    for name, kind in (("model", "RWKVSequenceModel"), ("mnist1d_lmu_twin", "LMUSequenceModel")):
+        nir_file = out / f"{name}.nir"
+        assert cli(["export", str(out / f"{name}.json"), "--to", "nir", str(nir_file)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and f"holds a {kind}" in err, err
+        assert "neuromorph.models.load_model" in err and not nir_file.exists()
