@@ -90,7 +90,8 @@ def _physical_kinds(spec: Any) -> list[str]:
     if spec.kind in NO_NIR_FORM:
         return [spec.kind]
     inner = (spec.layers if isinstance(spec, specs.Sequential)
-             else spec.nodes.values() if isinstance(spec, specs.Graph) else ())
+             else spec.nodes.values() if isinstance(spec, specs.Graph)
+             else (spec.synapse,) if isinstance(spec, specs.SpikingLinear) else ())
     return [k for s in inner for k in _physical_kinds(s)]
 
 

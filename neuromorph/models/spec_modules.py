@@ -68,14 +68,9 @@ def _conv(m: nn.Conv2d) -> specs.Conv:
 ACTIVATION_MODULES: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh,
                                                    "sigmoid": nn.Sigmoid}
 
-#: AnalogLinear seeds its training-noise generator with ``seed + _NOISE_SEED_OFFSET``
-#: (crossbar/layers.py); the layer keeps no ``seed`` attribute, so the spec reads it back there
-_NOISE_SEED_OFFSET = 4_242
-
-
 def _analog_linear(m: AnalogLinear) -> specs.AnalogLinear:
     return specs.AnalogLinear(specs.Affine(m.in_features, m.out_features, m.bias is not None),
-                              asdict(m.tile), m.noise.initial_seed() - _NOISE_SEED_OFFSET)
+                              asdict(m.tile), m.seed)
 
 
 def _analog_linear_build(s: specs.AnalogLinear, dt: float) -> AnalogLinear:

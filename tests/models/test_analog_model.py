@@ -116,3 +116,11 @@ def test_spiking_layers_on_tiles_reload_as_analog(tmp_path):
         assert torch.equal(again(x), net(x))
     with pytest.raises(ValueError, match="needs an Affine or AnalogLinear synapse spec"):
         specs.SpikingLinear(specs.Conv())
+
+
+def test_export_of_a_spiking_network_on_tiles_names_load_model(tmp_path, capsys):
+    net = to_analog(SpikingSequential(SpikingLinear(4, 3, dt=1e-3)), TILE, 1)
+    save_model(tmp_path, net)
+    assert main(["export", str(tmp_path), "--to", "nir", str(tmp_path / "net.nir")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds a AnalogLinear" in err and "neuromorph.models.load_model" in err

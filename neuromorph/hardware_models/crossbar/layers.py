@@ -44,6 +44,7 @@ class AnalogLinear(nn.Module):
         self.bias = nn.Parameter(lin.bias.detach().clone()) if bias else None
         self.input_range = nn.Parameter(torch.tensor(float(self.tile.input_range)),
                                         requires_grad=self.tile.learn_input_range)
+        self.seed = int(seed)  # the layer's noise seed, as given (its spec records it)
         self.noise = torch.Generator().manual_seed(int(seed) + 4_242)
         self.hardware: ProgrammedTiles | None = None
         self._read: tuple[list[list[Tensor]], list[list[Tensor]]] | None = None
