@@ -29,10 +29,11 @@ from neuromorph.nir.convention import metadata_get
 from neuromorph.nir.layers import Delay, Scale, SumPool2d, Threshold
 from neuromorph.nir.spec_codec import Weights, conv_padding
 from neuromorph.nir.spec_nodes import spec_to_node
+from neuromorph.specs.options import NON_NIR_OPTIONS
 
 Shape = tuple[int, ...]
 #: the spike options ``from_nir(...)`` may override for every neuron
-OPTION_OVERRIDES = ("reset", "reset_delay", "detach_reset", "surrogate", "scale")
+OPTION_OVERRIDES = NON_NIR_OPTIONS
 
 
 @dataclass

@@ -34,7 +34,7 @@ Weights = dict[str, np.ndarray]
 #: node-metadata key of the spec fields NIR has no field for (JSON text; see module docstring)
 META_KEY = "neuromorph"
 #: legacy flat metadata keys of the spike options / discretisation (files before META_KEY)
-_LEGACY_OPTIONS = ("reset", "reset_delay", "detach_reset", "surrogate", "scale")
+_LEGACY_OPTIONS = specs.options.NON_NIR_OPTIONS
 
 
 # --------------------------------------------------------------------------- arrays

@@ -85,4 +85,8 @@ class SpikeOptions:
         raise TypeError(f"options must be a SpikeOptions or a dict, got {type(options).__name__}")
 
 
-__all__ = ["RESET_KINDS", "SpikeOptions", "check_reset_kind"]
+#: the option names NIR has no field for (``v_reset`` is NIR's own per-neuron array)
+NON_NIR_OPTIONS: tuple[str, ...] = tuple(
+    name for name in SpikeOptions.__dataclass_fields__ if name != "v_reset")
+
+__all__ = ["NON_NIR_OPTIONS", "RESET_KINDS", "SpikeOptions", "check_reset_kind"]
