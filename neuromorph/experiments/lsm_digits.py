@@ -26,12 +26,17 @@ in the next 4 ms bin on the count in this bin, within stimulus windows
 used MNIST / N-MNIST / Fashion-MNIST (28x28, 60k training images); this runs on the 1797
 sklearn digits (8x8, 64 inputs), 80/20 stratified split, so its numbers are not comparable
 one to one.
+
+Saved model (:func:`save_liquid_model`): the NALSM liquid's readout as ``model.json`` +
+``model.pt`` (one ``Affine`` on the spike counts) and that liquid, an engine network the spec
+graph describes, as ``liquid.json`` + ``liquid.pt``; both reload with
+:func:`neuromorph.models.load_model`, without this module.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import matplotlib
@@ -39,10 +44,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
+from torch import nn  # noqa: E402
 
 from neuromorph.data.poisson_digits import digits_split  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
@@ -55,6 +62,7 @@ from neuromorph.experiments.lsm_liquid import (  # noqa: E402
     spike_counts,
 )
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
+from neuromorph.models import linear_map, save_engine_network  # noqa: E402
 from neuromorph.sim.plasticity_astro import AstroSTDPRule  # noqa: E402
 
 SUMMARY = "NALSM: LIF liquid on Poisson digits; plain vs hand-tuned vs astrocyte-STDP liquid"
@@ -108,19 +116,56 @@ def validated_readout(f_tr: np.ndarray, y_tr: np.ndarray, f_te: np.ndarray, y_te
     logistic regression whose inverse L2 strength ``C`` maximises the accuracy on a stratified
     ``val_fraction`` of the training rows (first C on ties); the test rows are read once, by the
     readout refitted on all training rows."""
+    readout, c, val_acc = fit_validated_readout(f_tr, y_tr, cs, val_fraction, seed)
+    return float(readout.score(f_te, y_te)), c, val_acc
+
+
+def fit_validated_readout(f_tr: np.ndarray, y_tr: np.ndarray, cs: tuple[float, ...],
+                          val_fraction: float, seed: int) -> tuple[Pipeline, float, float]:
+    """``(readout refitted on all training rows, chosen C, its validation accuracy)``: the
+    training half of :func:`validated_readout`."""
     fit, val, y_fit, y_val = train_test_split(f_tr, y_tr, test_size=val_fraction,
                                               stratify=y_tr, random_state=seed)
     scores = [_readout(c, seed).fit(fit, y_fit).score(val, y_val) for c in cs]
     best = int(np.argmax(scores))
-    test = _readout(cs[best], seed).fit(f_tr, y_tr).score(f_te, y_te)
-    return float(test), float(cs[best]), float(scores[best])
+    return _readout(cs[best], seed).fit(f_tr, y_tr), float(cs[best]), float(scores[best])
+
+
+def readout_map(readout: Pipeline) -> nn.Linear:
+    """The fitted readout as one linear map on raw spike counts: the logistic regression's
+    ``z = W_lr (x - mu) / sigma + b_lr`` is ``z = W x + b`` with ``W = W_lr / sigma`` and
+    ``b = b_lr - W mu`` (``mu``, ``sigma`` the scaler's mean and scale); the predicted class is
+    ``argmax z``."""
+    scaler, lr = readout[0], readout[-1]
+    w = torch.as_tensor(lr.coef_ / scaler.scale_, dtype=torch.float64)
+    b = torch.as_tensor(lr.intercept_, dtype=torch.float64) - w @ torch.as_tensor(scaler.mean_)
+    return linear_map(w, b)
 
 
 def _accuracy(run: LiquidRun, spec: LiquidSpec, cfg: Config, n_tr: int,
-              y_tr: np.ndarray, y_te: np.ndarray) -> tuple[float, float, float]:
+              y_tr: np.ndarray, y_te: np.ndarray) -> tuple[float, float, float, Pipeline]:
     f = spike_counts(run, spec, cfg.n_bins)
-    return validated_readout(f[:n_tr], y_tr, f[n_tr:], y_te, cfg.readout_cs, cfg.val_fraction,
-                             cfg.seed)
+    readout, c, val = fit_validated_readout(f[:n_tr], y_tr, cfg.readout_cs, cfg.val_fraction,
+                                            cfg.seed)
+    return float(readout.score(f[n_tr:], y_te)), c, val, readout
+
+
+def save_liquid_model(run: RunDir, cfg: Config, liquid: LiquidRun, spec: LiquidSpec,
+                      readout: Pipeline, n_tr: int, accuracy: float) -> None:
+    """The NALSM readout as ``model.*`` (an Affine on the spike counts, :func:`readout_map`) and
+    the liquid that made its features as ``liquid.*`` (the engine network with its learnt E->E
+    weights frozen and the evaluation stream of input spikes; ``neuromorph.models.
+    load_engine_network``): running the reloaded liquid and reading its counts with
+    ``spike_counts`` gives the features, rows ``n_train:`` the test images."""
+    save_engine_network(run.path, liquid.network, static=True, name="liquid",
+                        info={"experiment": run.name, "liquid": "nalsm", "seed": cfg.seed,
+                              "input_seed": cfg.seed + 2, "liquid_spec": asdict(spec)})
+    run.save_network(readout_map(readout), info={
+        "liquid": "nalsm", "liquid_file": "liquid.json", "seed": cfg.seed,
+        "input_seed": cfg.seed + 2, "liquid_spec": asdict(spec), "n_bins": cfg.n_bins,
+        "features": "spike_counts(run, spec, n_bins): [samples, n_bins * n] counts",
+        "n_samples": liquid.n_samples, "n_train": n_tr, "readout_c": readout[-1].C,
+        "test_accuracy": accuracy})
 
 
 def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: list[tuple],
@@ -182,7 +227,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
         r = run_liquid(x_all, spec, seed, w_ee=w_nalsm if name == "nalsm" else None,
                        input_seed=seed + 2)
         runs[name] = r
-        acc, c, val = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
+        acc, c, val, readout = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
+        if name == "nalsm":
+            save_liquid_model(run, cfg, r, spec, readout, n_tr, acc)
         metrics[f"accuracy_{name}"] = acc
         metrics[f"readout_c_{name}"], metrics[f"val_accuracy_{name}"] = c, val
         metrics[f"branching_{name}"] = liquid_branching(r, spec)

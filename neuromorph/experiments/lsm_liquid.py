@@ -101,13 +101,15 @@ def input_synapses(spec: LiquidSpec, n_in: int, seed: int) -> tuple[np.ndarray, 
 
 @dataclass
 class LiquidRun:
-    """Spikes of a liquid over a sequence of samples, and the projection of E->E weights."""
+    """Spikes of a liquid over a sequence of samples, the projection of E->E weights, and the
+    engine network that ran (to save it)."""
 
     steps: np.ndarray
     neurons: np.ndarray
     n_samples: int
     ee: Projection
     astro_history: list[tuple[float, float, float]]
+    network: Network | None = None
 
 
 def run_liquid(x: np.ndarray, spec: LiquidSpec, seed: int, *, w_ee: np.ndarray | None = None,
@@ -138,7 +140,7 @@ def run_liquid(x: np.ndarray, spec: LiquidSpec, seed: int, *, w_ee: np.ndarray |
     _, period = spec.steps_per_sample
     net.run(x.shape[0] * period * spec.dt)
     hist = proj_ee.stdp.astro.history if rule is not None else []
-    return LiquidRun(mon.steps, mon.i, x.shape[0], proj_ee, hist)
+    return LiquidRun(mon.steps, mon.i, x.shape[0], proj_ee, hist, net)
 
 
 def spike_counts(run: LiquidRun, spec: LiquidSpec, n_bins: int) -> np.ndarray:

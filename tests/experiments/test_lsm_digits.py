@@ -4,9 +4,11 @@ plain loop, and config errors."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from neuromorph import experiments
 from neuromorph.data.poisson_digits import digits_split
@@ -18,12 +20,17 @@ TINY = {"n_exc": "80", "n_inh": "20", "k_rec": "20", "n_train": "120", "n_test":
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+def tiny_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = experiments.run("lsm-digits", TINY, tmp_path_factory.mktemp("lsm") / "run",
                           progress=False)
-    assert {"results.txt", "raster.png", "branching.png", "branching.npz"} <= \
-        {p.name for p in out.iterdir()}
-    return json.loads((out / "metrics.json").read_text())
+    assert {"results.txt", "raster.png", "branching.png", "branching.npz", "model.json",
+            "model.pt", "liquid.json", "liquid.pt"} <= {p.name for p in out.iterdir()}
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_out: Path) -> dict[str, float]:
+    return json.loads((tiny_out / "metrics.json").read_text())
 
 
 def test_metric_keys_and_readout_beats_chance(tiny_run: dict[str, float]) -> None:
@@ -72,3 +79,47 @@ def test_readout_c_is_picked_without_the_test_rows() -> None:
     acc2, c2, val2 = validated_readout(f, y, rng.normal(size=(30, 30)), (y_te + 1) % 3, cs,
                                        0.25, seed=0)
     assert (c2, val2) == (c, val) and acc2 < acc
+
+
+def test_saved_liquid_and_readout_reproduce_the_test_accuracy(tiny_out: Path,
+                                                              tiny_run: dict[str, float]) -> None:
+    """The liquid (engine network) and its readout (an Affine) reload without the experiment's
+    code; the reloaded liquid's spike counts through the reloaded readout score the reported
+    NALSM test accuracy exactly."""
+    from neuromorph.models import load_model
+    from neuromorph.sim import SpikeMonitor
+
+    torch.set_default_dtype(torch.float64)  # rebuild the readout in the dtype it was fitted in
+    try:
+        readout, info = load_model(tiny_out)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    liquid, liquid_info = load_model(tiny_out / info["liquid_file"])
+    assert info["liquid"] == liquid_info["liquid"] == "nalsm"
+    assert info["test_accuracy"] == tiny_run["accuracy_nalsm"]
+    spec = LiquidSpec(**info["liquid_spec"])
+    on, period = spec.steps_per_sample
+    mon = liquid.add(SpikeMonitor(liquid["liquid"], name="spikes"))
+    liquid.run(info["n_samples"] * period * spec.dt)
+    # the features by hand: spikes per cell in n_bins equal slices of each sample's period
+    sample, k = np.divmod(mon.steps, period)
+    slot = k * info["n_bins"] // period
+    feats = np.zeros((info["n_samples"], info["n_bins"], spec.n))
+    np.add.at(feats, (sample, slot, mon.i), 1.0)
+    x = torch.as_tensor(feats.reshape(info["n_samples"], -1)[info["n_train"]:])
+    y_test = digits_split(0.2, info["seed"]).y_test.numpy()[: info["n_samples"] - info["n_train"]]
+    with torch.no_grad():
+        pred = readout(x).argmax(1).numpy()
+    assert float((pred == y_test).mean()) == tiny_run["accuracy_nalsm"]
+
+
+def test_export_writes_the_liquid_and_refuses_nothing_it_can_hold(tiny_out: Path,
+                                                                  tmp_path: Path) -> None:
+    """The readout (an Affine) and the liquid (LIF + LI channels + Affine + Delay) both have a
+    NIR form."""
+    from neuromorph.cli import main as cli
+
+    for name in ("model", "liquid"):
+        assert cli(["export", str(tiny_out / f"{name}.json"), "--to", "nir",
+                    str(tmp_path / f"{name}.nir")]) == 0
+        assert (tmp_path / f"{name}.nir").stat().st_size > 0
