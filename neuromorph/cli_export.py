@@ -126,6 +126,10 @@ def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module | Save
     spec_file = path / "model.json" if path.is_dir() else path.with_suffix(".json")
     if spec_file.is_file():
         return _load_saved(spec_file)
+    if path.is_dir() and sorted((path / "networks").glob("*.json")):
+        first = sorted((path / "networks").glob("*.json"))[0]
+        raise ModelLoadError(f"{path} holds one trained network per cell in networks/, not one "
+                             f"model.json; give one of them, e.g. {first}")
     if path.is_dir():
         raise ModelLoadError(f"{path} holds no model.json: its experiment trains no network "
                              "that can be exported (or the run did not finish); give a run "

@@ -59,7 +59,8 @@ class CellResult:
 
     @classmethod
     def from_dict(cls, saved: dict) -> CellResult:
-        return cls(**saved)
+        """The result saved by :meth:`to_dict` (other keys, such as a network, are ignored)."""
+        return cls(**{k: v for k, v in saved.items() if k in cls.__dataclass_fields__})
 
 
 def cell_key(rule: str, substrate: str, seed: int) -> str:
@@ -103,9 +104,15 @@ def _build(entry: RuleEntry, substrate: str, task: MatrixTask, seed: int,
     return net, rule, opt
 
 
+#: key of a saved cell's trained network (``{"spec", "state"}``; ``None`` if it did not train)
+CELL_NETWORK = "network"
+
+
 def run_cell_saved(rule_name: str, substrate: str, seed: int, s: CellSettings) -> dict:
-    """:func:`run_cell` as plain data (a job of :meth:`RunDir.results`, pickled to a pool)."""
-    return run_cell(rule_name, substrate, seed, s).to_dict()
+    """:func:`run_cell` as plain data (a job of :meth:`RunDir.results`, pickled to a pool), with
+    the trained network under :data:`CELL_NETWORK`."""
+    cell = run_cell(rule_name, substrate, seed, s, keep_network=True)
+    return {**cell.to_dict(), CELL_NETWORK: getattr(cell, "model", None)}
 
 
 def run_cell(rule_name: str, substrate: str, seed: int, s: CellSettings,

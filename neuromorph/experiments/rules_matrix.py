@@ -26,7 +26,13 @@ from typing import Literal
 from tqdm import tqdm
 
 from neuromorph.experiments.config import ExperimentConfig
-from neuromorph.experiments.rules_cell import CellResult, CellSettings, cell_key, run_cell_saved
+from neuromorph.experiments.rules_cell import (
+    CELL_NETWORK,
+    CellResult,
+    CellSettings,
+    cell_key,
+    run_cell_saved,
+)
 from neuromorph.experiments.rules_entries import RULE_NAMES
 from neuromorph.experiments.rules_report import (
     accuracy_figure,
@@ -38,6 +44,8 @@ from neuromorph.experiments.rules_report import (
     refusals,
 )
 from neuromorph.experiments.rundir import RunDir
+from neuromorph.models import build_module
+from neuromorph.specs import spec_from_dict
 from neuromorph.substrates import SUBSTRATES, default_data_dir
 
 SUMMARY = "every backprop-free rule x every substrate: accuracy, queries, time, memory, drift"
@@ -77,9 +85,20 @@ def _jobs(cfg: Config) -> list[tuple[str, str, int]]:
     return sorted(jobs, key=lambda j: _COST.get(j[1], 9))
 
 
+def _save_network(run: RunDir, key: str, trained: dict | None) -> None:
+    """Write one cell's trained network (spec + state) as ``networks/KEY.json`` / ``.pt``."""
+    if trained is None:  # refused or failed: nothing was trained
+        return
+    net = build_module(spec_from_dict(trained["spec"]), dt=1.0)
+    net.load_state_dict(trained["state"])
+    run.save_network(net, name=f"networks/{key}")
+
+
 def run_all(cfg: Config, run: RunDir, progress: bool = True) -> list[CellResult]:
     """Every (rule, substrate, seed) cell, in a process pool of ``cfg.workers``; each cell is
-    saved in ``run`` as it finishes, and a resumed run reruns only the unfinished ones."""
+    saved in ``run`` as it finishes, and a resumed run reruns only the unfinished ones. Each
+    trained network is written to ``networks/CELL.json`` + ``.pt`` (reloadable with
+    :func:`neuromorph.models.load_model`)."""
     settings = CellSettings(cfg.dataset, cfg.preset == "full", cfg.budget, cfg.drift,
                             data_dir=cfg.data_dir)
     jobs = {cell_key(*job): functools.partial(run_cell_saved, *job, settings)
@@ -92,6 +111,8 @@ def run_all(cfg: Config, run: RunDir, progress: bool = True) -> list[CellResult]
         with ProcessPoolExecutor(cfg.workers, mp_context=ctx) as pool:
             saved = run.results(jobs, pool=pool, on_done=lambda key, resumed: bar.update())
     bar.close()
+    for key, r in saved.items():
+        _save_network(run, key, r.get(CELL_NETWORK))
     results = [CellResult.from_dict(r) for r in saved.values()]
     order = {(r, s): i for i, (r, s) in enumerate((r, s) for r in cfg.rules
                                                   for s in cfg.substrates)}

@@ -72,6 +72,7 @@ def write_model_files(folder: Path, name: str, doc: dict[str, Any], state: Any) 
     """Write ``doc`` as ``NAME.json`` and ``state`` (tensors in dicts) as ``NAME.pt``, each
     atomically, the state first (a json file always has its state beside it)."""
     text = json.dumps(doc, indent=1)
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)  # NAME may hold a subfolder
     _atomic(folder / f"{name}.pt", lambda p: torch.save(state, p))
     json_path = folder / f"{name}.json"
     _atomic(json_path, lambda p: p.write_text(text))
@@ -104,8 +105,8 @@ def model_paths(path: str | Path) -> tuple[Path, Path]:
     path = Path(path)
     if path.is_dir():
         path = path / "model.json"
-    stem = path.with_suffix("")
-    return stem.with_suffix(".json"), stem.with_suffix(".pt")
+    stem = path.name.removesuffix(".json").removesuffix(".pt")  # NAME may itself hold dots
+    return path.with_name(f"{stem}.json"), path.with_name(f"{stem}.pt")
 
 
 def read_state(json_path: Path, pt_path: Path) -> Any:

@@ -6,12 +6,16 @@ import json
 
 import pytest
 
+from neuromorph.cli import main
 from neuromorph.experiments import run
 from neuromorph.experiments.config import ConfigError
 from neuromorph.experiments.rules_cell import CellSettings, run_cell
+from neuromorph.experiments.rules_data import load_task
+from neuromorph.experiments.rules_entries import Context, all_entries
+from neuromorph.models import load_model
 
 
-def test_matrix_writes_keys_table_and_refusals(tmp_path) -> None:
+def test_matrix_writes_keys_table_and_refusals(tmp_path, capsys) -> None:
     out = run("rules", {"rules": "bp,pat", "substrates": "digital,optical", "budget": "0.3",
                         "workers": "1"}, tmp_path / "r", progress=False)
     m = json.loads((out / "metrics.json").read_text())
@@ -25,6 +29,18 @@ def test_matrix_writes_keys_table_and_refusals(tmp_path) -> None:
     assert "differentiable access" in (out / "refusals.md").read_text()
     assert (out / "heatmap_accuracy.png").stat().st_size > 0
     assert (out / "cells.csv").read_text().count("\n") == 5  # header + 4 cells
+    # every trained cell's network reloads; the refused cell trained none. The rule around the
+    # reloaded PAT-on-optical network scores that cell's own test accuracy
+    names = sorted(p.name for p in (out / "networks").glob("*.json"))
+    assert names == ["cell-bp.digital.0.json", "cell-pat.digital.0.json",
+                     "cell-pat.optical.0.json"]
+    net, info = load_model(out / "networks" / "cell-pat.optical.0.json")
+    task = load_task("digits", 0)
+    rule = all_entries()["pat"].build(net, Context(task.n_classes, 0, net.embedding,
+                                                   task.x_train, task.y_train))
+    assert rule.accuracy(task.x_test, task.y_test) == m["pat/optical/test_accuracy"]
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "x.nir")]) == 2
+    assert "one trained network per cell in networks/" in capsys.readouterr().err
 
 
 def test_a_cell_is_deterministic_under_its_seed() -> None:
