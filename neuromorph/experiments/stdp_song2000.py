@@ -21,6 +21,7 @@ beside ours in ``weights.png``.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -52,6 +53,7 @@ from neuromorph.sim import (  # noqa: E402
     all_to_all,
 )
 from neuromorph.sim.checkpoint import network_state  # noqa: E402
+from neuromorph.units import ImplausibleUnitWarning  # noqa: E402
 
 SUMMARY = "Song et al. (2000) STDP: 1000 Poisson inputs onto one neuron -> bimodal weights"
 
@@ -198,7 +200,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     w0 = proj.weights.double().numpy().copy()
     twin, input_spikes = _brian2_twin(net, cfg)
     t0 = time.perf_counter()
-    net.run(cfg.duration, progress=progress, desc="stdp-song2000")
+    with warnings.catch_warnings():  # the config is in seconds: 100 s of biology is intended
+        warnings.simplefilter("ignore", ImplausibleUnitWarning)
+        net.run(cfg.duration, progress=progress, desc="stdp-song2000")
     wall = time.perf_counter() - t0
     reference = None
     if twin is not None:
