@@ -25,3 +25,15 @@ def phyll_data() -> Path:
 def _fit_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One cache of fitted systems per test session (fits run once, never in ~/.cache)."""
     os.environ["NEUROMORPH_CACHE"] = str(tmp_path_factory.mktemp("neuromorph-cache"))
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one torch thread (two threads on a loaded 2-core machine are much slower);
+    the previous count is restored afterwards. Use with ``pytest.mark.usefixtures``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

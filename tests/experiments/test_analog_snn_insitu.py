@@ -15,7 +15,6 @@ from neuromorph.experiments.analog_snn_insitu import (
 from neuromorph.experiments.analog_training import InSituSettings
 from neuromorph.experiments.snn_common import build_network, layer_outputs
 from neuromorph.experiments.snn_digits import Config, digits_task
-from neuromorph.experiments.snn_eval import torch_threads
 from neuromorph.hardware_models.crossbar import TileConfig, make_device
 from neuromorph.hardware_models.crossbar.pcm import PCM, PCMParams
 from neuromorph.learning_rules.spike_losses import get_loss
@@ -25,11 +24,7 @@ EXACT_PCM = PCM(PCMParams(prog_noise_scale=0.0, read_noise_scale=0.0, drift_scal
 IDEAL = TileConfig(dac_bits=0, adc_bits=0, adc_bound=1e6, input_range=1.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one torch thread (faster on the loaded 2-core machine)."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (tests/conftest.py)
 
 
 def small_network(steps: int = 10, hidden: int = 24):

@@ -12,14 +12,7 @@ from neuromorph.learning_rules.base import make_optimizer
 from neuromorph.learning_rules.zeroth_order import SPSA
 from neuromorph.networks.stack import Identity, StackNet, Stage
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread (two threads on a loaded 2-core machine are 10x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (tests/conftest.py)
 
 
 IDEAL = TileConfig(dac_bits=0, adc_bits=0, adc_bound=1e6, input_range=10.0)

@@ -4,12 +4,9 @@ The rules do many small matmuls; on a loaded 2-core machine a thread pool spin-w
 """
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread(one_thread):
+    """Every learning-rule test runs on one thread (the shared ``one_thread`` fixture)."""
     yield
-    torch.set_num_threads(before)

@@ -34,19 +34,15 @@ from neuromorph.primitives.discretize import (
     tau_from_decay,
 )
 from neuromorph.sim.kernels import BACKENDS
-from neuromorph.specs import NeuronSpec, SpikeOptions
+from neuromorph.specs import NeuronSpec, SpikeOptions, as_shape
 
 Shape = int | Sequence[int] | None
 
 
 def feature_shape(shape: Shape) -> tuple[int, ...] | None:
-    """Normalise a neuron-population shape (``int`` -> ``(n,)``; ``None`` -> shared scalars)."""
-    if shape is None:
-        return None
-    out = (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
-    if not out or any(s <= 0 for s in out):
-        raise ValueError(f"shape must be positive sizes, got {shape!r}")
-    return out
+    """Normalise a neuron-population shape (``int`` -> ``(n,)``; ``None`` -> shared scalars):
+    the spec layer's rule (:func:`neuromorph.specs.as_shape`)."""
+    return as_shape(shape)
 
 
 def _broadcasts(shape: tuple[int, ...], feat: tuple[int, ...]) -> bool:
