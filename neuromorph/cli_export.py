@@ -142,7 +142,17 @@ def load_model(path: str | Path, trust_pickle: bool = False) -> nn.Module | Save
                          "with --trust-pickle")
 
 
+def _require_nir() -> None:
+    """The optional ``nir`` package, or one line saying how to install it."""
+    try:
+        import nir  # noqa: F401
+    except ImportError:
+        raise ImportError("NIR files need the optional nir package; install it with "
+                          "pip install -c constraints.txt -e '.[nir]'") from None
+
+
 def _to_nir(model: nn.Module | SavedGraph, out: Path, args: argparse.Namespace) -> str:
+    _require_nir()
     if isinstance(model, SavedGraph):
         return _graph_to_nir(model, out, args)
     from neuromorph.nir import export_nir
@@ -197,6 +207,7 @@ def inspect_command(args: argparse.Namespace) -> int:
             found = sorted(p.name for p in path.glob("*.nir"))
             return _fail(f"{path} is a folder; give a .nir file"
                          + (f", e.g. {path / found[0]}" if found else " inside it"))
+        _require_nir()
         from neuromorph.nir import summarize
 
         print(summarize(path))

@@ -113,3 +113,14 @@ def test_inspect_on_a_folder_says_so(tmp_path, capsys):
 
 def test_user_errors_share_one_base_class():
     assert issubclass(ConfigError, NeuromorphError) and issubclass(ConfigError, ValueError)
+
+
+def test_export_without_the_nir_package_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import sys
+
+    out = experiments.run("cuba", {"n_neurons": "100", "duration": "0.02",
+                                   "brian2_reference": "false"}, tmp_path / "c", progress=False)
+    monkeypatch.setitem(sys.modules, "nir", None)  # import nir now raises ImportError
+    assert main(["export", str(out), "--to", "nir", str(tmp_path / "c.nir")]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert "need the optional nir package" in line and "'.[nir]'" in line
