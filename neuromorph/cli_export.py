@@ -4,7 +4,7 @@
 spec in ``model.json`` and its state in ``model.pt`` (:mod:`neuromorph.models`), with no
 experiment code imported. An event-engine network's folder (a spec graph + weights) is written
 straight through :func:`neuromorph.nir.spec_nodes.graph_to_nir` (no module is built); a model
-of physical systems (or another spec kind in :data:`NO_NIR_FORM`) has no NIR form and is
+of physical systems (or another spec whose ``no_nir_node`` says why) has no NIR form and is
 refused, naming :func:`neuromorph.models.load_model`.
 A torch-saved module (``torch.save(net, "net.pt")``) is accepted too; a pickled module can run
 code when loaded, so it is refused unless ``--trust-pickle`` says the user wrote it. Nothing
@@ -65,34 +65,20 @@ class SavedGraph:
 
 
 #: spec kind -> what in it NIR (a format for spiking and neuromorphic graphs) cannot describe
-NO_NIR_FORM = {
-    "PhysicalNetwork": "physical systems",
-    "PhysicalLayer": "a physical system",
-    "System": "a physical system",
-    "SubstrateNetwork": "a substrate's fixed transform",
-    "CompetitiveLayer": "conductance-based neurons with adaptive thresholds, lateral inhibition "
-                        "and labelled votes",
-    "AnalogLinear": "analog crossbar tiles: DAC/ADC converters, device noise and drift",
-    "Activation": "a rate nonlinearity: ReLU, tanh or sigmoid",
-    "RWKVSequenceModel": "RWKV blocks: token shift, WKV linear attention (exponentials and a "
-                         "division per step) and sigmoid gates",
-    "LMUSequenceModel": "LMU blocks: a Legendre state-space memory with trained per-state gains "
-                        "read as ON/OFF pairs",
-}
 
 
-def _physical_kinds(spec: Any) -> list[str]:
-    """Kinds of the specs inside ``spec`` that NIR cannot describe (:data:`NO_NIR_FORM`:
+def _no_nir_form(spec: Any) -> list[Any]:
+    """The specs inside ``spec`` that NIR cannot describe (their ``no_nir_node`` says why:
     physical systems, the rules matrix's substrate networks, Diehl & Cook's competitive layer;
     none: ``[]``)."""
     from neuromorph import specs
 
-    if spec.kind in NO_NIR_FORM:
-        return [spec.kind]
+    if spec.no_nir_node and not isinstance(spec, specs.Channel):  # channels: engine graphs
+        return [spec]
     inner = (spec.layers if isinstance(spec, specs.Sequential)
              else spec.nodes.values() if isinstance(spec, specs.Graph)
              else (spec.synapse,) if isinstance(spec, specs.SpikingLinear) else ())
-    return [k for s in inner for k in _physical_kinds(s)]
+    return [k for s in inner for k in _no_nir_form(s)]
 
 
 def _load_saved(spec_file: Path) -> nn.Module | SavedGraph:
@@ -105,10 +91,10 @@ def _load_saved(spec_file: Path) -> nn.Module | SavedGraph:
         if is_engine_graph(spec):
             graph, weights, _, _ = read_engine_graph(spec_file)
             return SavedGraph(graph, weights)
-        physical = _physical_kinds(spec)
+        physical = _no_nir_form(spec)
         if physical:
             raise ModelLoadError(
-                f"{spec_file} holds a {physical[0]} ({NO_NIR_FORM[physical[0]]}), which NIR (a "
+                f"{spec_file} holds a {physical[0].kind} ({physical[0].no_nir_node}), which NIR (a "
                 "format for spiking and neuromorphic graphs) cannot describe; reload it in "
                 f"Python with neuromorph.models.load_model({str(spec_file.parent)!r})")
         return load_saved(spec_file)[0]
@@ -234,5 +220,5 @@ def add_subparsers(sub: argparse._SubParsersAction) -> None:
     ins.add_argument("file", help="a .nir file")
 
 
-__all__ = ["EXPORT_FORMATS", "NO_NIR_FORM", "ModelLoadError", "SavedGraph", "add_subparsers",
+__all__ = ["EXPORT_FORMATS", "ModelLoadError", "SavedGraph", "add_subparsers",
            "export_command", "inspect_command", "load_model"]

@@ -40,11 +40,8 @@ from neuromorph.nir.spec_codec import META_KEY, Shape, Weights
 
 #: spec class -> its node writer (Affine covers Affine and Linear, Conv both Conv1d and 2d, ...)
 _WRITERS = {e.spec_class: e.to_node for e in NODE_TYPES.values() if e.to_node is not None}
-#: what the refusal says for spec kinds that have no NIR node
-_NO_NODE = {"ALIF": "NIR has no node for its threshold adaptation; use LIF or CubaLIF",
-            "CondLIF": "NIR has no conductance-based neuron (reversal potentials); use LIF",
-            "Channel": "it is an engine synapse variable; export the neuron group it feeds",
-            "Sequential": "give the layers as a Graph (nodes and edges) instead"}
+#: spec kinds that have a NIR form, but not as one node (what to give instead)
+_AS_GRAPH = {"Sequential": "give the layers as a Graph (nodes and edges) instead"}
 #: separator of subgraph paths in graph weight keys
 PATH_SEP = "/"
 
@@ -63,7 +60,8 @@ def spec_to_node(spec: specs.Spec, weights: Weights | None = None, *,
         return graph_to_nir(spec, {} if weights is None else weights)
     writer = _WRITERS.get(type(spec))
     if writer is None:
-        reason = _NO_NODE.get(spec.kind, "NIR has no node for it")
+        reason = (f"NIR has no node for {spec.no_nir_node}" if spec.no_nir_node
+                  else _AS_GRAPH.get(spec.kind, "NIR has no node for it"))
         known = ", ".join(sorted({c.kind for c in _WRITERS}))
         raise NIRConversionError(f"{spec.kind} has no NIR equivalent: {reason} "
                                  f"(exportable specs: {known})")

@@ -27,6 +27,7 @@ class Activation(Spec):
     """``y = f(x)`` elementwise, ``f`` one of :data:`ACTIVATIONS` by name."""
 
     kind = "Activation"
+    no_nir_node = 'a rate nonlinearity: ReLU, tanh or sigmoid'
     function: str = "relu"
 
     def __post_init__(self) -> None:
@@ -52,6 +53,7 @@ class AnalogLinear(Spec):
     """
 
     kind = "AnalogLinear"
+    no_nir_node = 'analog crossbar tiles: DAC/ADC converters, device noise and drift'
     synapse: Affine = field(default_factory=Affine)
     tile: dict[str, Any] = field(default_factory=dict)
     seed: int = 0

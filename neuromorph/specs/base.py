@@ -119,6 +119,9 @@ class Spec:
     """Base of all specs: value semantics, a ``kind`` tag and dict round-trip."""
 
     kind: ClassVar[str] = "Spec"
+    #: what this spec has that NIR has no node for ("" when it has a NIR form); read by the NIR
+    #: converters and by ``neuromorph export`` (the one place these reasons are written)
+    no_nir_node: ClassVar[str] = ""
 
     def _set(self, name: str, value: Any) -> None:
         """Normalise a field in ``__post_init__`` (the dataclass is frozen)."""

@@ -77,6 +77,7 @@ class System(Spec):
     builder ``options`` and ``nonidealities`` (each ``{"type": class name, **arguments}``)."""
 
     kind = "System"
+    no_nir_node = 'a physical system'
     name: str = ""
     n_in: int = 1
     n_out: int = 1
@@ -94,6 +95,7 @@ class PhysicalLayer(Spec):
     """``h_out = W [P(h); h] + b`` with the physical system ``P`` (PhyLL's layer)."""
 
     kind = "PhysicalLayer"
+    no_nir_node = 'a physical system'
     system: System = field(default_factory=System)
     n_out: int = 1
     concat_input: bool = True
@@ -107,6 +109,7 @@ class PhysicalNetwork(Spec):
     """Physical layers in order, with the label embedding of ``n_classes`` at ``scale``."""
 
     kind = "PhysicalNetwork"
+    no_nir_node = 'physical systems'
     layers: tuple[PhysicalLayer, ...] = ()
     n_classes: int = 2
     label_scale: float = 1.0
@@ -120,6 +123,7 @@ class SubstrateNetwork(Spec):
     embedding of ``n_classes`` at ``label_scale`` when that is given (forward-forward nets)."""
 
     kind = "SubstrateNetwork"
+    no_nir_node = "a substrate's fixed transform"
     substrate: str = "digital"
     n_in: int = 1
     n_classes: int = 2
@@ -154,6 +158,8 @@ class CompetitiveLayer(Spec):
     """
 
     kind = "CompetitiveLayer"
+    no_nir_node = ('conductance-based neurons with adaptive thresholds, lateral '
+                   'inhibition and labelled votes')
     n_in: int = 1
     n_out: int = 1
     neuron: CondLIF = field(default_factory=CondLIF)

@@ -162,6 +162,7 @@ class Channel(Spec):
     """
 
     kind = "Channel"
+    no_nir_node = 'an engine synapse variable; export the neuron group it feeds'
     tau: float = 5e-3
     scale: float = 1.0
     e_rev: float | None = None

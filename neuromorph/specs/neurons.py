@@ -166,6 +166,7 @@ class ALIF(NeuronSpec):
     """Adaptive LIF (Bellec et al. 2018): no NIR node; NIR export refuses it by name."""
 
     kind = "ALIF"
+    no_nir_node = 'its threshold adaptation; use LIF or CubaLIF'
     tau: Param = 20e-3
     tau_adapt: Param = 200e-3
     beta_adapt: Param = 1.8
@@ -209,6 +210,7 @@ class CondLIF(NeuronSpec):
     """
 
     kind = "CondLIF"
+    no_nir_node = 'conductance-based synapses (reversal potentials); use LIF'
     tau_mem: Param = 100e-3
     tau_exc: Param = 1e-3
     tau_inh: Param = 2e-3

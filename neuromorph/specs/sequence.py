@@ -59,6 +59,8 @@ class RWKVSequenceModel(_SequenceBlocks):
     sigmoid gates; ``networks.spiking_rwkv.RWKVBlock``), spiking or its twin."""
 
     kind = "RWKVSequenceModel"
+    no_nir_node = ('RWKV blocks: token shift, WKV linear attention (exponentials and a '
+                   'division per step) and sigmoid gates')
 
 
 @register
@@ -69,6 +71,8 @@ class LMUSequenceModel(_SequenceBlocks):
     steps, memory gain initialised at ``memory_gain``; spiking or its twin."""
 
     kind = "LMUSequenceModel"
+    no_nir_node = ('LMU blocks: a Legendre state-space memory with trained per-state '
+                   'gains read as ON/OFF pairs')
     d_u: int = 8
     order: int = 8
     theta_steps: float = 40.0
