@@ -11,7 +11,7 @@ import torch
 
 pytest.importorskip("aihwkit.inference.noise.pcm")
 
-from test_crossbar_in_situ import one_thread  # noqa: E402, F401 - autouse: one torch thread
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (tests/conftest.py)
 
 from benchmarks.compare_aihwkit_pcm import TIMES, ours, theirs  # noqa: E402
 
