@@ -1,19 +1,24 @@
 """Astrocyte-modulated pair STDP on events (after NALSM: Ivanov & Michmizos, NeurIPS 2021).
 
-One astrocyte watches the target group of a plastic projection (a recurrent liquid) and gates
-the pair STDP of every one of its synapses by a signed factor ``g(t)`` in ``[-1, 1]``.
+One astrocyte watches the target group of a plastic projection (a recurrent liquid) and scales
+the two halves of the pair STDP of every one of its synapses by signed factors: ``g_+(t)`` on
+potentiation and ``g_-(t)`` on depression.
 
 Pair STDP (per-neuron unit traces, the engine's schedule: traces decay once per step at the
 start of the synapses slot, pre pathway before post pathway)::
 
     dr_i/dt = -r_i / tau_plus,   r_i += 1 at a spike of source i          (dimensionless)
     do_j/dt = -o_j / tau_minus,  o_j += 1 at a spike of target j
-    pre spike i:  w_ij <- clip(w_ij + g a_minus o_j, w_min, w_max)        (a_minus < 0: LTD)
-    post spike j: w_ij <- clip(w_ij + g a_plus  r_i, w_min, w_max)        (a_plus > 0: LTP)
+    pre spike i:  w_ij <- clip(w_ij + g_- a_minus o_j, w_min, w_max)      (a_minus < 0: LTD)
+    post spike j: w_ij <- clip(w_ij + g_+ a_plus  r_i, w_min, w_max)      (a_plus > 0: LTP)
 
-The astrocyte senses the branching ratio of the target group. It bins the group's spikes into
-population counts ``n_k`` over bins of ``bin_time`` seconds and keeps exponentially forgotten
-moments of consecutive pairs ``(a, b) = (n_k, n_{k+1})`` (memory ``tau_astro`` seconds; weight
+What the astrocyte senses (``sense``) decides the factors; each astrocyte class below computes
+them in one place (``gates``).
+
+``sense="branching"`` (:class:`Astrocyte`): the astrocyte senses the branching ratio of the
+target group. It bins the group's spikes into population counts ``n_k`` over bins of
+``bin_time`` seconds and keeps exponentially forgotten moments of consecutive pairs
+``(a, b) = (n_k, n_{k+1})`` (memory ``tau_astro`` seconds; weight
 ``lam = exp(-bin_time / tau_astro)`` per bin)::
 
     S_1 <- lam S_1 + 1,  S_a <- lam S_a + a,  S_b <- lam S_b + b,
@@ -21,13 +26,30 @@ moments of consecutive pairs ``(a, b) = (n_k, n_{k+1})`` (memory ``tau_astro`` s
     sigma = (S_ab - S_a S_b / S_1) / (S_aa - S_a^2 / S_1)
 
 the regression slope of ``n_{k+1}`` on ``n_k``: for a driven branching process
-``E[n_{k+1} | n_k] = sigma n_k + h``, so the slope is the branching ratio whatever the drive
-``h`` (Wilting & Priesemann 2018, full sampling; with ``tau_astro -> inf`` it equals
+``E[n_{k+1} | n_k] = sigma n_k + h``, so the slope is the branching ratio when the drive ``h``
+is constant (Wilting & Priesemann 2018, full sampling; with ``tau_astro -> inf`` it equals
 :func:`neuromorph.learning_rules.plasticity.homeostasis.branching_ratio` of the counts). After
-each bin the gate follows ``g = clip(gain (target - sigma), -1, 1)``: a subcritical liquid
-(``sigma < target``) gets Hebbian STDP (potentiation of causal pairs), a supercritical one gets
-the sign-flipped rule (depression), and plasticity stops at the target. Before ``warmup_bins``
-bins have been seen ``g = 0``. ``fixed_gate`` replaces the astrocyte by a constant ``g``
+each bin ``g_+ = g_- = g = clip(gain (target - sigma), -1, 1)``: a subcritical liquid gets
+Hebbian STDP, a supercritical one the sign-flipped rule, and plasticity stops at the target.
+Before ``warmup_bins`` bins have been seen ``g = 0``.
+
+``sense="input"`` (:class:`InputAstrocyte`, NALSM's leaky-integrate-and-modulate astrocyte):
+the astrocyte integrates the spikes of the target group (the liquid, population spike train
+``R_liq(t) = sum_spikes delta(t - t_s)`` in 1/s) and of an input group named ``input_group``
+(``R_in``), each with a leaky integrator of ``tau_astro`` seconds (rates in Hz)::
+
+    tau_astro dL/dt = -L + R_liq(t),    tau_astro dI/dt = -I + R_in(t)
+    A = w_astro (L - input_weight I)                       (dimensionless; w_astro in s)
+    g_+ = 1,   g_- = 1 + A
+
+Potentiation keeps its amplitude and the astrocyte sets the depression: a liquid firing more
+than ``input_weight`` spikes per input spike (``A > 0``) is depressed harder, one firing less
+(``A < 0``) is depressed less, down to net potentiation when ``A < -1``. Plasticity therefore
+settles where the liquid's activity balances its weighted input. Discretised exactly per step
+of ``dt`` (counts ``n`` of this step's spikes, read after the post pathway, so they set the
+next step's factors): ``L <- L exp(-dt/tau_astro) + n_liq / tau_astro`` (same for ``I``).
+
+``fixed_gate`` replaces either astrocyte by constant factors ``g_+ = g_- = fixed_gate``
 (ablations and tests: ``fixed_gate=1`` is the engine's plain pair STDP with
 ``a_pre = a_plus``, ``a_post = a_minus``).
 """
@@ -36,7 +58,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -46,11 +68,15 @@ if TYPE_CHECKING:
     from neuromorph.sim.network import Network
     from neuromorph.sim.projections import Projection
 
+SENSES = ("branching", "input")
+
 
 @dataclass(frozen=True)
 class AstroSTDPRule:
     """Astrocyte-gated pair STDP (module docstring). ``a_*`` in weight units per pairing,
-    times in seconds; ``gain`` is dimensionless (gate per unit of branching-ratio error)."""
+    times in seconds; ``gain`` is dimensionless (gate per unit of branching-ratio error);
+    ``w_astro`` in seconds (depression change per Hz of liquid-input imbalance);
+    ``input_weight`` dimensionless (liquid spikes per input spike at balance)."""
 
     a_plus: float = 1e-3
     a_minus: float = -1e-3
@@ -64,6 +90,10 @@ class AstroSTDPRule:
     gain: float = 5.0
     warmup_bins: int = 50
     fixed_gate: float | None = None
+    sense: Literal["branching", "input"] = "branching"
+    input_group: str | None = None
+    w_astro: float = 1e-4
+    input_weight: float = 1.0
 
     def __post_init__(self) -> None:
         taus = {"tau_plus": self.tau_plus, "tau_minus": self.tau_minus,
@@ -78,16 +108,24 @@ class AstroSTDPRule:
         if self.fixed_gate is not None and not -1.0 <= self.fixed_gate <= 1.0:
             raise ValueError(f"AstroSTDPRule: fixed_gate must be in [-1, 1], got "
                              f"{self.fixed_gate}")
+        if self.sense not in SENSES:
+            raise ValueError(f"AstroSTDPRule: unknown sense {self.sense!r}; choose one of "
+                             f"{list(SENSES)}")
+        if self.sense == "input" and not self.input_group:
+            raise ValueError("AstroSTDPRule: sense='input' needs input_group, the name of the "
+                             "group whose spikes the astrocyte integrates")
+        if self.w_astro < 0 or self.input_weight < 0:
+            raise ValueError(f"AstroSTDPRule: need w_astro >= 0 s and input_weight >= 0, got "
+                             f"w_astro={self.w_astro}, input_weight={self.input_weight}")
 
     def bind(self, proj: Projection, net: Network) -> AstroSTDPState:
         return AstroSTDPState(self, proj, net)
 
 
 class Astrocyte:
-    """The online branching-ratio estimator and gate of :class:`AstroSTDPRule` (host scalars).
-
-    ``count(n)`` adds ``n`` spikes to the open bin; ``close_bin(t)`` ends it (``t`` in seconds)
-    and appends ``(t, sigma, gate)`` to :attr:`history`."""
+    """The online branching-ratio estimator of :class:`AstroSTDPRule` (``sense="branching"``,
+    host scalars). ``count(n)`` adds ``n`` spikes to the open bin; ``close_bin(t)`` ends it
+    (``t`` in seconds) and appends ``(t, sigma, gate)`` to :attr:`history`."""
 
     def __init__(self, rule: AstroSTDPRule) -> None:
         self.rule = rule
@@ -99,6 +137,11 @@ class Astrocyte:
         self.sigma = float("nan")
         self.gate = 0.0 if rule.fixed_gate is None else float(rule.fixed_gate)
         self.history: list[tuple[float, float, float]] = []
+
+    @property
+    def gates(self) -> tuple[float, float]:
+        """``(g_+, g_-)``: both the branching gate."""
+        return self.gate, self.gate
 
     def count(self, n: int) -> None:
         self.open += n
@@ -129,23 +172,76 @@ class Astrocyte:
         self.sigma, self.gate = float(state["sigma"]), float(state["gate"])
 
 
+class InputAstrocyte:
+    """NALSM's leaky-integrate-and-modulate astrocyte (``sense="input"``, host scalars):
+    ``step(n_liq, n_in)`` integrates one step's spike counts; ``record(t)`` appends
+    ``(t, L / I, g_-)`` (liquid spikes per input spike, depression factor) to
+    :attr:`history`."""
+
+    def __init__(self, rule: AstroSTDPRule, dt: float) -> None:
+        self.rule = rule
+        self.decay = math.exp(-dt / rule.tau_astro)
+        self.liquid_hz = 0.0  # L
+        self.input_hz = 0.0  # I
+        self.history: list[tuple[float, float, float]] = []
+
+    @property
+    def drive(self) -> float:
+        """``A = w_astro (L - input_weight I)``."""
+        r = self.rule
+        return r.w_astro * (self.liquid_hz - r.input_weight * self.input_hz)
+
+    @property
+    def gates(self) -> tuple[float, float]:
+        """``(g_+, g_-) = (1, 1 + A)``, or the fixed gate."""
+        if self.rule.fixed_gate is not None:
+            return self.rule.fixed_gate, self.rule.fixed_gate
+        return 1.0, 1.0 + self.drive
+
+    @property
+    def ratio(self) -> float:
+        return self.liquid_hz / self.input_hz if self.input_hz > 0 else float("nan")
+
+    def step(self, n_liq: int, n_in: int) -> None:
+        k = 1.0 / self.rule.tau_astro
+        self.liquid_hz = self.liquid_hz * self.decay + k * n_liq
+        self.input_hz = self.input_hz * self.decay + k * n_in
+
+    def record(self, t: float) -> None:
+        self.history.append((t, self.ratio, self.gates[1]))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"liquid_hz": self.liquid_hz, "input_hz": self.input_hz}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.liquid_hz, self.input_hz = float(state["liquid_hz"]), float(state["input_hz"])
+
+
 class AstroSTDPState(_EventRuleState):
     """Runtime of one astrocyte-gated projection: traces ``r`` (pre) and ``o`` (post), the
-    :class:`Astrocyte` (``self.astro``) fed with the whole target group's spikes."""
+    astrocyte (``self.astro``) fed with the whole target group's spikes (and, for
+    ``sense="input"``, the spikes of the group ``rule.input_group``)."""
 
     def __init__(self, rule: AstroSTDPRule, proj: Projection, net: Network) -> None:
         super().__init__(proj, net, {"r": ("pre", rule.tau_plus), "o": ("post", rule.tau_minus)})
         self.rule = rule
-        self.astro = Astrocyte(rule)
+        self.astro: Astrocyte | InputAstrocyte
+        self.input_source: Any = None
+        if rule.sense == "input":
+            self.astro = InputAstrocyte(rule, net.dt)
+            self.input_source = net[rule.input_group]
+        else:
+            self.astro = Astrocyte(rule)
         self.bin_steps = max(1, int(round(rule.bin_time / net.dt)))
 
     def on_pre(self, spikes: Any) -> None:
         idx = self.spiking(spikes)
         if len(idx):
             r = self.rule
-            if self.astro.gate != 0.0:
+            g_minus = self.astro.gates[1]
+            if g_minus != 0.0:
                 syn, _, tgt = self.syn.of_sources(idx)
-                bounded_add(self.w, syn, (self.astro.gate * r.a_minus) * self.tr["o"][tgt],
+                bounded_add(self.w, syn, (g_minus * r.a_minus) * self.tr["o"][tgt],
                             r.w_min, r.w_max, False)
             self.bump(("r",), idx, False)
 
@@ -153,14 +249,22 @@ class AstroSTDPState(_EventRuleState):
         idx = self.spiking(spikes)
         if len(idx):
             r = self.rule
-            if self.astro.gate != 0.0:
+            g_plus = self.astro.gates[0]
+            if g_plus != 0.0:
                 syn, tgt, src = self.syn.of_targets(idx)
-                bounded_add(self.w, syn, (self.astro.gate * r.a_plus) * self.tr["r"][src],
+                bounded_add(self.w, syn, (g_plus * r.a_plus) * self.tr["r"][src],
                             r.w_min, r.w_max, False)
             self.bump(("o",), idx, False)
-            self.astro.count(len(idx))
-        if (step + 1) % self.bin_steps == 0:
-            self.astro.close_bin((step + 1) * self.net.dt)
+        end_of_bin = (step + 1) % self.bin_steps == 0
+        astro = self.astro
+        if isinstance(astro, InputAstrocyte):
+            astro.step(len(idx), len(self.spiking(self.input_source.spikes)))
+            if end_of_bin:
+                astro.record((step + 1) * self.net.dt)
+            return
+        astro.count(len(idx))
+        if end_of_bin:
+            astro.close_bin((step + 1) * self.net.dt)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "astro": self.astro.state_dict()}
@@ -170,4 +274,4 @@ class AstroSTDPState(_EventRuleState):
         self.astro.load_state_dict(state["astro"])
 
 
-__all__ = ["AstroSTDPRule", "AstroSTDPState", "Astrocyte"]
+__all__ = ["SENSES", "AstroSTDPRule", "AstroSTDPState", "Astrocyte", "InputAstrocyte"]

@@ -92,3 +92,101 @@ def test_bad_parameters_raise_one_clear_error():
         AstroSTDPRule(fixed_gate=2.0)
     with pytest.raises(ValueError, match="w_max > w_min"):
         AstroSTDPRule(w_min=1.0, w_max=0.5)
+
+
+# ---------------------------------------------------------------- NALSM's input-sensing astrocyte
+def _input_net(rule, backend: str = "numpy", seed: int = 5):
+    """``_net`` with monitors on the plastic projection's source and on the astrocyte's input
+    group ``drive``."""
+    net, proj, mon = _net(rule, backend, seed)
+    mon_src = net.add(SpikeMonitor(net["src"]))
+    mon_in = net.add(SpikeMonitor(net["drive"]))
+    return net, proj, mon, mon_src, mon_in
+
+
+def _reference_run(n_steps, pre_spikes, post_spikes, in_spikes, w0, rule):
+    """A plain numpy loop of the module docstring: per step, traces decay, pre spikes depress
+    by ``g_-``, post spikes potentiate by ``g_+``, then the astrocyte integrates this step's
+    counts (``L``, ``I`` in Hz); returns the final weights ``[pre, post]`` and ``(t, L / I,
+    g_-)`` at the end of every bin."""
+    w = w0.copy()
+    r, o = np.zeros(w.shape[0]), np.zeros(w.shape[1])
+    d_plus, d_minus = np.exp(-DT / rule.tau_plus), np.exp(-DT / rule.tau_minus)
+    d_astro = np.exp(-DT / rule.tau_astro)
+    liq = inp = 0.0
+    hist = []
+    bin_steps = int(round(rule.bin_time / DT))
+    for k in range(n_steps):
+        g_minus = 1.0 + rule.w_astro * (liq - rule.input_weight * inp)
+        r *= d_plus
+        o *= d_minus
+        for i in pre_spikes[k]:
+            w[i] = np.clip(w[i] + g_minus * rule.a_minus * o, rule.w_min, rule.w_max)
+            r[i] += 1.0
+        for j in post_spikes[k]:
+            w[:, j] = np.clip(w[:, j] + rule.a_plus * r, rule.w_min, rule.w_max)
+            o[j] += 1.0
+        liq = liq * d_astro + len(post_spikes[k]) / rule.tau_astro
+        inp = inp * d_astro + len(in_spikes[k]) / rule.tau_astro
+        if (k + 1) % bin_steps == 0:
+            hist.append(((k + 1) * DT, liq / inp if inp > 0 else np.nan,
+                         1.0 + rule.w_astro * (liq - rule.input_weight * inp)))
+    return w, np.asarray(hist)
+
+
+def _per_step(mon, n_steps):
+    out = [[] for _ in range(n_steps)]
+    for s, i in zip(mon.steps, mon.i, strict=True):
+        out[int(s)].append(int(i))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_input_astrocyte_and_its_stdp_match_a_numpy_loop(backend):
+    rule = AstroSTDPRule(a_plus=A_PLUS, a_minus=A_MINUS, tau_plus=20e-3, tau_minus=10e-3,
+                         w_max=W_MAX, sense="input", input_group="drive", tau_astro=30e-3,
+                         w_astro=2e-3, input_weight=0.5, bin_time=1e-3)
+    net, proj, mon, mon_src, mon_in = _input_net(rule, backend)
+    n_steps = 3000
+    net.run(n_steps * DT)
+    w_ref, h_ref = _reference_run(n_steps, _per_step(mon_src, n_steps),
+                                  _per_step(mon, n_steps), _per_step(mon_in, n_steps),
+                                  np.full((20, 10), 0.02), rule)
+    h = np.asarray(proj.stdp.astro.history)
+    assert mon.num_spikes > 20 and len(h) == n_steps // 10
+    np.testing.assert_allclose(h, h_ref, rtol=1e-9, equal_nan=True)
+    assert np.ptp(h[:, 2]) > 0.5  # the depression factor really moved (both signs of A)
+    assert h[:, 2].min() < 1.0 < h[:, 2].max()
+    pre, post = proj.pre.long().numpy(), proj.post.long().numpy()
+    np.testing.assert_allclose(proj.weights.double().numpy(), w_ref[pre, post], rtol=1e-9,
+                               atol=1e-12)
+    assert not np.allclose(w_ref, 0.02)
+
+
+def test_input_astrocyte_depresses_a_liquid_louder_than_its_input_and_potentiates_a_quiet_one():
+    """Same spikes at the start, three balance points: a liquid judged too loud for its input
+    (``input_weight`` small, ``A > 0``) ends with weaker synapses than plain balanced STDP
+    (``w_astro = 0``), one judged too quiet (``input_weight`` large, ``A < 0``) with
+    stronger ones."""
+    final = {}
+    for name, k, w_astro in (("loud", 0.05, 5e-3), ("plain", 1.0, 0.0), ("quiet", 20.0, 5e-3)):
+        rule = AstroSTDPRule(a_plus=A_PLUS, a_minus=A_MINUS, w_max=W_MAX, sense="input",
+                             input_group="drive", tau_astro=20e-3, w_astro=w_astro,
+                             input_weight=k)
+        net, proj, mon, _, _ = _input_net(rule)
+        net.run(0.3)
+        h = np.asarray(proj.stdp.astro.history)
+        late = h[len(h) // 2:, 2]
+        if name == "loud":
+            assert np.all(late > 1.0)
+        if name == "quiet":
+            assert np.all(late < 0.0)  # depression turned into potentiation
+        final[name] = float(proj.weights.mean())
+    assert final["loud"] < final["plain"] < final["quiet"]
+
+
+def test_input_sense_needs_an_input_group():
+    with pytest.raises(ValueError, match="input_group"):
+        AstroSTDPRule(sense="input")
+    with pytest.raises(ValueError, match="unknown sense"):
+        AstroSTDPRule(sense="liquid")
