@@ -26,6 +26,10 @@ and records them. Spike lists are double-buffered by step parity: a thread may s
 ``n + 1`` while the other still reads step ``n``'s spikes. Rows must have ascending ``post``
 (the CSR order) for ``T > 1``: a thread finds its share of a row by bisection.
 
+The state update of a group whose ``v`` row reads only ``v`` and at most two channels (every
+LIFGroup without an injected current) is one fused, branch-free loop per block that LLVM
+vectorises (:func:`_fused_channels`); other groups take the general per-column passes.
+
 Sums are done in the same order as the numpy path's, except the state update, whose terms are
 added in column order (BLAS may order them differently: the two paths agree to rounding, and
 the tests check identical spikes). The arrays are shared with the engine's tensors (no copies).
@@ -54,9 +58,26 @@ def _update_part(X, M, cols0, nc0, cst, y, ls, held, sp, vth, K, R, clamp, hold,
     written while refractory; ``clamp``: remember ``v`` in ``held`` for the synapses slot."""
     limit = step - R
     count = 0
+    fused = _fused_channels(cols0, nc0, K)
+    m0, m1, m2 = M[0, 0], M[0, min(1, K - 1)], M[0, min(2, K - 1)]
+    a1, a2 = M[min(1, K - 1), min(1, K - 1)], M[min(2, K - 1), min(2, K - 1)]
     for j0 in range(lo, hi, BLOCK):  # block-local views: 0-based loops vectorise (no
         j1 = min(j0 + BLOCK, hi)      # negative-index checks)
         nb_ = j1 - j0
+        vb, lb = X[0, j0:j1], ls[j0:j1]
+        if clamp:
+            held[j0:j1] = vb
+        if fused >= 0:
+            x1, x2 = X[min(1, K - 1), j0:j1], X[min(2, K - 1), j0:j1]
+            if fused == 2:
+                spiking = _fused_2(vb, x1, x2, lb, m0, m1, m2, cst, a1, a2, limit, not hold, vth)
+            elif fused == 1:
+                spiking = _fused_1(vb, x1, lb, m0, m1, cst, a1, limit, not hold, vth)
+            else:
+                spiking = _fused_0(vb, lb, m0, cst, limit, not hold, vth)
+            if spiking:
+                count = _spikes_of_block(vb, lb, sp, lo + count, j0, vth, limit, step) - lo
+            continue
         yb = y[j0:j1]
         if nc0 == 0:
             yb[:] = 0.0
@@ -72,9 +93,6 @@ def _update_part(X, M, cols0, nc0, cst, y, ls, held, sp, vth, K, R, clamp, hold,
                 row = X[c, j0:j1]
                 for j in range(nb_):
                     yb[j] += m * row[j]
-        vb, lb = X[0, j0:j1], ls[j0:j1]
-        if clamp:
-            held[j0:j1] = vb
         spiking = 0
         for j in range(nb_):
             r = lb[j] > limit
@@ -89,6 +107,65 @@ def _update_part(X, M, cols0, nc0, cst, y, ls, held, sp, vth, K, R, clamp, hold,
             for j in range(nb_):
                 row[j] *= a
     return count
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fused_channels(cols0, nc0, K):
+    """``C`` when the ``v`` row is ``v = M[0,0] v + M[0,1] x_1 + ... + M[0,C] x_C + cst`` over
+    exactly the ``C = K - 1 <= 2`` decaying channels (every LIFGroup with at most two channels
+    and no constant ``I``): the update then runs as one fused, vectorised loop; else -1."""
+    C = K - 1
+    if C > 2 or nc0 != K:
+        return -1
+    for t in range(nc0):
+        if cols0[t] != t:
+            return -1
+    return C
+
+
+# The fused loops: one pass per block over v, its channels and lastspike, no branch (LLVM
+# vectorises them). Same sums, in the same order, as the general path: ((m0 v + m1 x1) + m2 x2)
+# + cst; ``always``: integrate while refractory (``hold`` off). Returns the block's spike count.
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fused_2(v, x1, x2, lb, m0, m1, m2, cst, a1, a2, limit, always, vth):
+    spiking = 0
+    for j in range(v.shape[0]):
+        y = m0 * v[j] + m1 * x1[j]
+        y = y + m2 * x2[j]
+        free = lb[j] <= limit
+        vn = y + cst
+        vn = vn if (free | always) else v[j]
+        v[j] = vn
+        spiking += np.int64(free & (vn > vth))
+        x1[j] *= a1
+        x2[j] *= a2
+    return spiking
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fused_1(v, x1, lb, m0, m1, cst, a1, limit, always, vth):
+    spiking = 0
+    for j in range(v.shape[0]):
+        y = m0 * v[j] + m1 * x1[j]
+        free = lb[j] <= limit
+        vn = y + cst
+        vn = vn if (free | always) else v[j]
+        v[j] = vn
+        spiking += np.int64(free & (vn > vth))
+        x1[j] *= a1
+    return spiking
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fused_0(v, lb, m0, cst, limit, always, vth):
+    spiking = 0
+    for j in range(v.shape[0]):
+        free = lb[j] <= limit
+        vn = m0 * v[j] + cst
+        vn = vn if (free | always) else v[j]
+        v[j] = vn
+        spiking += np.int64(free & (vn > vth))
+    return spiking
 
 
 @nb.njit(cache=True, nogil=True)

@@ -52,6 +52,24 @@ def mixed(dtype: torch.dtype) -> tuple[Network, list[SpikeMonitor]]:
     return net, [net.add(SpikeMonitor(A, name="a")), net.add(SpikeMonitor(B[50:250], name="b"))]
 
 
+def fused_forms(dtype: torch.dtype) -> tuple[Network, list[SpikeMonitor]]:
+    """The update's fused loops with no channel and with one (no injected current): a group
+    that integrates while refractory, one that holds ``v``, delta synapses onto ``v`` and
+    channel input (``mixed`` and ``cuba`` cover the general loop and two channels)."""
+    net = Network(dt=DT, seed=7, dtype=dtype)
+    g = net.generator("init")
+    A = net.add(LIFGroup(700, tau_m=12e-3, v_rest=-45e-3, v_threshold=-50e-3, v_reset=-62e-3,
+                         refractory=3e-3, integrate_refractory=True, name="A"))
+    B = net.add(LIFGroup(500, tau_m=18e-3, v_rest=-48e-3, v_threshold=-50e-3, v_reset=-60e-3,
+                         refractory=4e-3, channels={"ge": 4e-3}, name="B"))
+    for G in (A, B):
+        G.set("v", -62e-3 + 12e-3 * torch.rand(G.n, generator=g, dtype=F64))
+    net.connect(A, B, "ge", fixed_probability(0.05), weight=0.6e-3, name="AB")
+    net.connect(B, A, "v", fixed_probability(0.05), weight=-0.8e-3, name="BA")
+    net.connect(B, B, "v", fixed_probability(0.03), weight=0.5e-3, delay=1e-3, name="BB")
+    return net, [net.add(SpikeMonitor(A, name="a")), net.add(SpikeMonitor(B, name="b"))]
+
+
 def run_both(build: Callable[[], tuple[Network, list[SpikeMonitor]]], durations: list[float],
              monkeypatch: pytest.MonkeyPatch) -> list[tuple[Network, list[SpikeMonitor]]]:
     out = []
@@ -92,6 +110,14 @@ def test_cuba_compiled_loop_gives_the_numpy_paths_spikes(dtype: torch.dtype, ato
 def test_delays_delta_synapses_currents_and_subgroups(dtype: torch.dtype, atol: float,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     ref, nat = run_both(lambda: mixed(dtype), [0.2], monkeypatch)
+    assert_same(ref, nat, atol)
+
+
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-14), (torch.float32, 1e-6)])
+def test_fused_updates_and_integration_while_refractory(dtype: torch.dtype, atol: float,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, nat = run_both(lambda: fused_forms(dtype), [0.1, 0.05], monkeypatch)
+    assert not ref[0]["A"].clamp_v and ref[0]["B"].clamp_v
     assert_same(ref, nat, atol)
 
 
