@@ -13,7 +13,9 @@ and ``torch.cuda.max_memory_allocated`` with ``--device cuda``. Bytes per synaps
 increase over the build divided by the synapses, after each simulator built a 1 000-neuron
 warm-up network (so its compiled code, a fixed cost, is loaded before the baseline). The
 log-log slope of time against events tells whether time grows no worse than linearly in the
-events (slope <= 1; the done criterion of issue 4).
+events (slope <= 1; the done criterion of issue 4). Our compiled loop runs ``--threads``
+threads (default ``auto``: one per 8 000 neurons, up to the cores: 1 at 4 000, 2 from 16 000 on
+a 2-core machine; the spikes do not depend on it); Brian2's cython runtime runs one.
 
     python benchmarks/bench_event_scaling.py
     python benchmarks/bench_event_scaling.py --sizes 4000 16000 --peer-max-n 16000
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_cuba import _status_mb, build_cuba, peak_rss_mb, reset_peak_rss  # noqa: E402
 
-from neuromorph.sim.loop_native import native_available  # noqa: E402
+from neuromorph.sim.loop_native import THREADS_ENV, native_available  # noqa: E402
 
 INDEGREE = 80
 
@@ -97,9 +99,11 @@ def _ours(args: argparse.Namespace) -> dict[str, Any]:
     timed = i[t >= args.warmup - 1e-9]
     peak = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") \
         else peak_rss_mb() - base
+    native = getattr(net, "_native", None)
     return {"setup": setup, "run": run_s, "spikes": int(timed.size),
             "events": _events(net, timed), "peak_mb": peak,
-            "bytes_per_synapse": resident * 2**20 / _synapses(net)}
+            "bytes_per_synapse": resident * 2**20 / _synapses(net),
+            "threads": native.threads if native is not None else 1}
 
 
 def _brian2(args: argparse.Namespace) -> dict[str, Any]:
@@ -138,8 +142,10 @@ def _spawn(impl: str, n: int, args: argparse.Namespace, cache: str) -> dict[str,
     cmd = [sys.executable, __file__, "--worker", impl, "--n", str(n), "--duration",
            str(args.duration), "--warmup", str(args.warmup), "--seed", str(args.seed),
            "--cache-dir", cache, "--device", args.device, "--dtype", args.dtype]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                         env=dict(os.environ, PYTHONWARNINGS="ignore"))
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    if impl == "ours":
+        env[THREADS_ENV] = args.threads
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if res.returncode:
         raise RuntimeError(f"{impl} n={n} failed:\n{res.stderr[-3000:]}")
     out = json.loads(res.stdout.strip().splitlines()[-1])
@@ -165,6 +171,9 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=0.5)
     ap.add_argument("--warmup", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=str, default="auto",
+                    help="threads of our compiled loop (NEUROMORPH_THREADS): 'auto' = one per "
+                         "8000 neurons up to the cores; Brian2's cython runtime uses one")
     ap.add_argument("--peer-max-n", type=int, default=64000,
                     help="run Brian2 cython for N up to this (0: never)")
     ap.add_argument("--json", type=str, default=None)
@@ -189,7 +198,8 @@ def main() -> None:
             print(f"{impl:14s} N={n:7d} rate={r['rate_hz']:.2f} Hz  "
                   f"{r['s_per_bio_s']:.3f} s/bio-s  {r['events_per_wall_s'] / 1e6:.1f} M events/s "
                   f" peak +{r['peak_mb']:.0f} MiB  {r['bytes_per_synapse']:.1f} B/synapse resident"
-                  f"  setup {r['setup']:.2f} s  (load {r['load_average']:.2f})", flush=True)
+                  f"  setup {r['setup']:.2f} s  {r.get('threads', 1)} thread(s)"
+                  f"  (load {r['load_average']:.2f})", flush=True)
         if len(impls) == 2:
             ours, peer = rows[-2], rows[-1]
             print(f"  N={n}: ratio_run_vs_brian2_cython = {ours['run'] / peer['run']:.3f}; "
