@@ -14,11 +14,20 @@ refitted on all training images and scored once on the test images
 - **plain**: the random weights as drawn (excitatory scale 1);
 - **tuned**: the excitatory weights scaled by hand: a sweep of ``scales`` on ``n_sweep``
   training samples measures the branching ratio of each, and the scale closest to 1 is kept;
-- **nalsm**: the plain liquid whose E->E synapses learn, during one pass over the training
-  images (labels unused), with astrocyte-modulated STDP on events
-  (:class:`~neuromorph.sim.plasticity_astro.AstroSTDPRule`: pair STDP gated by
-  ``g = clip(gain (1 - sigma_astro), -1, 1)``, ``sigma_astro`` the astrocyte's online
-  branching-ratio estimate); the learnt weights are then frozen.
+- **nalsm**: the plain liquid whose synapses learn, during one pass over the training images
+  (labels unused), with astrocyte-modulated STDP on events
+  (:class:`~neuromorph.sim.plasticity_astro.AstroSTDPRule`), then are frozen. By default the
+  astrocyte is the paper's (``astro_sense="input"``): it integrates the liquid's and the
+  input's spikes over ``astro_tau`` and scales STDP depression by
+  ``1 + astro_w (L - input_weight I)``, so the liquid settles where it fires
+  ``astro_input_weight`` E-cell spikes per input spike; the input synapses learn
+  (``a_stdp_in``, weights in ``[w_min_in, w_max_in]``, which may turn inhibitory) and the E->E
+  synapses stay fixed (``a_stdp = 0``). These NALSM settings were chosen by 3-fold
+  cross-validated readout accuracy on the training images of seeds 0 and 1, never the test
+  images (docs/spiking_models.md). ``astro_sense="branching"`` (with ``a_stdp > 0``,
+  ``a_stdp_in = 0``) is the earlier variant: E->E STDP gated by
+  ``g = clip(gain (1 - sigma_astro), -1, 1)``, ``sigma_astro`` an online branching-ratio
+  estimate.
 
 Branching ratio (the number reported per liquid): the regression slope of the population count
 in the next 4 ms bin on the count in this bin, within stimulus windows
@@ -63,8 +72,11 @@ from neuromorph.experiments.lsm_liquid import (  # noqa: E402
 )
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.models import linear_map, save_engine_network  # noqa: E402
-from neuromorph.sim.plasticity_astro import AstroSTDPRule  # noqa: E402
+from neuromorph.sim.plasticity_astro import SENSES, AstroSTDPRule  # noqa: E402
 
+ESTIMATE_WINDOW = 2.0  # s of learning averaged for the astrocyte's start and final estimates
+# the astrocyte's estimate per sense: the branching ratio, or E-cell spikes per input spike
+ESTIMATE = {"branching": "sigma", "input": "ratio"}
 SUMMARY = "NALSM: LIF liquid on Poisson digits; plain vs hand-tuned vs astrocyte-STDP liquid"
 
 
@@ -79,10 +91,16 @@ class Config(ExperimentConfig):
     n_bins: int = 2  # time slices per sample in the readout features
     scales: tuple[float, ...] = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5)  # excitatory scales swept
     n_sweep: int = 300  # training images per sweep point
-    a_stdp: float = 3e-5  # V, STDP amplitude (a_plus = -a_minus)
+    a_stdp: float = 0.0  # V, E->E STDP amplitude (a_plus = -a_minus; 0: E->E stay fixed)
     w_max: float = 6e-3  # V, upper bound of an E->E weight
-    astro_gain: float = 5.0  # gate per unit of branching-ratio error
-    astro_tau: float = 2.0  # s, memory of the astrocyte's estimate
+    a_stdp_in: float = 1e-4  # V, STDP amplitude of the input synapses (0: they stay fixed)
+    w_max_in: float = 12e-3  # V, upper bound of an input weight
+    w_min_in: float = -12e-3  # V, lower bound of an input weight (< 0: may turn inhibitory)
+    astro_sense: str = "input"  # what the astrocyte senses: "input" (NALSM) or "branching"
+    astro_gain: float = 5.0  # branching: gate per unit of branching-ratio error
+    astro_tau: float = 0.1  # s, memory of the astrocyte's estimate
+    astro_w: float = 4e-4  # input: s, depression change per Hz of liquid-input imbalance
+    astro_input_weight: float = 3.0  # input: E-cell spikes per input spike at balance
     n_train: int = 0  # training images used (0: all 1437)
     n_test: int = 0  # test images used (0: all 360)
     readout_cs: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0)  # readout C values, by validation
@@ -96,7 +114,16 @@ class Config(ExperimentConfig):
         self.check(self.n_bins >= 1, f"n_bins must be >= 1, got {self.n_bins}")
         self.check(len(self.scales) >= 1 and min(self.scales) > 0, "scales must be > 0")
         self.check(self.n_sweep >= 10, f"n_sweep must be >= 10, got {self.n_sweep}")
-        self.check(self.a_stdp > 0 and self.w_max > 0, "a_stdp and w_max must be > 0 volts")
+        self.check(self.a_stdp >= 0 and self.a_stdp_in >= 0 and self.a_stdp + self.a_stdp_in > 0,
+                   "need a_stdp >= 0 and a_stdp_in >= 0 volts, one of them > 0 (what learns)")
+        self.check(self.w_max > 0 and self.w_max_in > self.w_min_in,
+                   "need w_max > 0 and w_max_in > w_min_in volts")
+        self.check(self.a_stdp_in == 0 or self.astro_sense == "input",
+                   "a_stdp_in > 0 (plastic input synapses) needs astro_sense=input")
+        self.check(self.astro_sense in SENSES, f"astro_sense must be one of {list(SENSES)}, got "
+                   f"{self.astro_sense!r}")
+        self.check(self.astro_tau > 0 and self.astro_w >= 0 and self.astro_input_weight >= 0,
+                   "need astro_tau > 0 s, astro_w >= 0 s and astro_input_weight >= 0")
         self.check(self.n_train >= 0 and self.n_test >= 0, "n_train and n_test must be >= 0")
         self.check(len(self.readout_cs) >= 1 and min(self.readout_cs) > 0,
                    "readout_cs must hold at least one C > 0")
@@ -169,7 +196,7 @@ def save_liquid_model(run: RunDir, cfg: Config, liquid: LiquidRun, spec: LiquidS
 
 
 def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: list[tuple],
-           history: np.ndarray) -> None:
+           history: np.ndarray, sense: str) -> None:
     _, period = spec.steps_per_sample
     fig, ax = plt.subplots(len(runs), 1, figsize=(8, 2.4 * len(runs)), sharex=True)
     for a, (name, r) in zip(ax, runs.items(), strict=True):
@@ -184,14 +211,40 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
     ax[0].axhline(1.0, color="0.6", ls="--")
     ax[0].set_xlabel("excitatory weight scale")
     ax[0].set_ylabel("branching ratio")
-    ax[1].plot(history[:, 0], history[:, 1], "k", lw=0.6, label="astrocyte sigma")
-    ax[1].plot(history[:, 0], history[:, 2], "r", lw=0.6, label="gate g")
+    est, gate = ("sigma", "gate g") if sense == "branching" else ("L / I", "depression 1 + A")
+    ax[1].plot(history[:, 0], history[:, 1], "k", lw=0.6, label=f"astrocyte {est}")
+    ax[1].plot(history[:, 0], history[:, 2], "r", lw=0.6, label=gate)
     ax[1].axhline(1.0, color="0.6", ls="--")
-    ax[1].set_ylim(-1.05, 1.5)  # the first few bins' estimates are wild (few samples)
+    if sense == "branching":
+        ax[1].set_ylim(-1.05, 1.5)  # the first few bins' estimates are wild (few samples)
     ax[1].set_xlabel("training time (s)")
     ax[1].legend()
     fig.tight_layout()
     run.save_figure(fig, "branching")
+
+
+def nalsm_rules(cfg: Config, spec: LiquidSpec
+                ) -> tuple[AstroSTDPRule | None, AstroSTDPRule | None]:
+    """The NALSM liquid's rules ``(E->E or None, input -> liquid or None)``: pair STDP
+    (``a_plus = -a_minus``; amplitude 0: those synapses stay fixed) gated by an astrocyte that
+    senses the liquid's branching ratio (``astro_sense="branching"``) or, as in the paper, the
+    liquid's and the input's spikes (``"input"``: the input group is the Poisson digits;
+    balance at ``astro_input_weight`` E-cell spikes per input spike). Plastic input synapses
+    (``a_stdp_in > 0``) have their own input-sensing astrocyte, which counts every liquid cell
+    (E and I): its balance point is scaled by ``n / n_exc`` so that both astrocytes balance at
+    the same rate when E and I cells fire alike; their weights stay in
+    ``[w_min_in, w_max_in]`` (``w_min_in < 0``: an input synapse may turn inhibitory, as the
+    paper's input weights may)."""
+    def rule(a: float, w_min: float, w_max: float, input_weight: float) -> AstroSTDPRule:
+        return AstroSTDPRule(a_plus=a, a_minus=-a, w_min=w_min, w_max=w_max, target=1.0,
+                             gain=cfg.astro_gain, tau_astro=cfg.astro_tau, sense=cfg.astro_sense,
+                             input_group="input", w_astro=cfg.astro_w,
+                             input_weight=input_weight)
+
+    k = cfg.astro_input_weight
+    rule_in = rule(cfg.a_stdp_in, cfg.w_min_in, cfg.w_max_in, k * spec.n / spec.n_exc) \
+        if cfg.a_stdp_in > 0 else None
+    return (rule(cfg.a_stdp, 0.0, cfg.w_max, k) if cfg.a_stdp > 0 else None), rule_in
 
 
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
@@ -216,16 +269,17 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
         if progress:
             print(f"sweep scale {s:g}: branching {sweep[-1][1]:.3f}, rate {sweep[-1][2]:.1f} Hz")
     tuned_scale = min(sweep, key=lambda e: abs(e[1] - 1.0))[0]
-    rule = AstroSTDPRule(a_plus=cfg.a_stdp, a_minus=-cfg.a_stdp, w_max=cfg.w_max, target=1.0,
-                         gain=cfg.astro_gain, tau_astro=cfg.astro_tau)
-    learn = run_liquid(x_tr, base, seed, rule=rule, input_seed=seed + 1)
+    rule, rule_in = nalsm_rules(cfg, base)
+    learn = run_liquid(x_tr, base, seed, rule=rule, rule_in=rule_in, input_seed=seed + 1)
     w_nalsm = learn.ee.weights.numpy().copy()
+    w_in_nalsm = learn.input_proj.weights.numpy().copy() if rule_in is not None else None
     history = np.asarray(learn.astro_history)
     specs = {"plain": base, "tuned": replace(base, scale=tuned_scale), "nalsm": base}
     runs, metrics = {}, {}
     for name, spec in specs.items():
-        r = run_liquid(x_all, spec, seed, w_ee=w_nalsm if name == "nalsm" else None,
-                       input_seed=seed + 2)
+        nalsm = name == "nalsm"
+        r = run_liquid(x_all, spec, seed, w_ee=w_nalsm if nalsm else None,
+                       w_in=w_in_nalsm if nalsm else None, input_seed=seed + 2)
         runs[name] = r
         acc, c, val, readout = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
         if name == "nalsm":
@@ -238,16 +292,19 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
             print(f"{name}: accuracy {metrics[f'accuracy_{name}']:.4f}, branching "
                   f"{metrics[f'branching_{name}']:.3f}, rate {metrics[f'rate_hz_{name}']:.1f} Hz")
     fin = history[np.isfinite(history[:, 1])]
-    last = fin[fin[:, 0] >= fin[-1, 0] - cfg.astro_tau] if len(fin) else fin
-    first = fin[fin[:, 0] <= fin[0, 0] + cfg.astro_tau] if len(fin) else fin
+    last = fin[fin[:, 0] >= fin[-1, 0] - ESTIMATE_WINDOW] if len(fin) else fin
+    first = fin[fin[:, 0] <= fin[0, 0] + ESTIMATE_WINDOW] if len(fin) else fin
+    est = ESTIMATE[cfg.astro_sense]
     metrics.update({
         "test_accuracy": metrics["accuracy_nalsm"],
         "tuned_scale": float(tuned_scale),
-        "astro_sigma_start": float(first[:, 1].mean()) if len(first) else float("nan"),
-        "astro_sigma_final": float(last[:, 1].mean()) if len(last) else float("nan"),
+        f"astro_{est}_start": float(first[:, 1].mean()) if len(first) else float("nan"),
+        f"astro_{est}_final": float(last[:, 1].mean()) if len(last) else float("nan"),
         "astro_gate_final": float(last[:, 2].mean()) if len(last) else float("nan"),
         "w_ee_mean_plain": float(runs["plain"].ee.weights.double().mean()),
-        "w_ee_mean_nalsm": float(w_nalsm.mean()),
+        "w_ee_mean_nalsm": float(w_nalsm.mean(dtype=np.float64)),
+        "w_in_mean_nalsm": float(base.w_in if w_in_nalsm is None else
+                                 w_in_nalsm.mean(dtype=np.float64)),
         "wall_time_s": time.perf_counter() - t0,
     })
     lines = [f"lsm-digits: {base.n} LIF cells ({cfg.n_exc} E / {cfg.n_inh} I), "
@@ -257,16 +314,17 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
               f"{metrics[f'readout_c_{k}']:g}, validation {metrics[f'val_accuracy_{k}']:.4f}), "
               f"branching {metrics[f'branching_{k}']:.3f}, rate {metrics[f'rate_hz_{k}']:.1f} Hz"
               for k in specs]
-    lines.append(f"astrocyte estimate over the first {cfg.astro_tau:g} s of learning: sigma "
-                 f"{metrics['astro_sigma_start']:.3f}")
-    lines.append(f"astrocyte estimate over the last {cfg.astro_tau:g} s of learning: sigma "
-                 f"{metrics['astro_sigma_final']:.3f}, gate {metrics['astro_gate_final']:.2f}; "
-                 f"wall time {metrics['wall_time_s']:.0f} s")
+    lines.append(f"astrocyte ({cfg.astro_sense}) over the first {ESTIMATE_WINDOW:g} s of "
+                 f"learning: {est} {metrics[f'astro_{est}_start']:.3f}")
+    lines.append(f"astrocyte ({cfg.astro_sense}) over the last {ESTIMATE_WINDOW:g} s of "
+                 f"learning: {est} {metrics[f'astro_{est}_final']:.3f}, gate "
+                 f"{metrics['astro_gate_final']:.2f}; wall time {metrics['wall_time_s']:.0f} s")
     text = "\n".join(lines)
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    _plots(run, runs, base, sweep, history)
+    _plots(run, runs, base, sweep, history, cfg.astro_sense)
     np.savez_compressed(run.path / "branching.npz", astro_history=history,
-                        sweep=np.asarray(sweep), w_ee_nalsm=w_nalsm)
+                        sweep=np.asarray(sweep), w_ee_nalsm=w_nalsm,
+                        w_in_nalsm=np.zeros(0) if w_in_nalsm is None else w_in_nalsm)
     return run.path

@@ -101,8 +101,8 @@ def input_synapses(spec: LiquidSpec, n_in: int, seed: int) -> tuple[np.ndarray, 
 
 @dataclass
 class LiquidRun:
-    """Spikes of a liquid over a sequence of samples, the projection of E->E weights, and the
-    engine network that ran (to save it)."""
+    """Spikes of a liquid over a sequence of samples, the projections of E->E and input
+    weights, and the engine network that ran (to save it)."""
 
     steps: np.ndarray
     neurons: np.ndarray
@@ -110,12 +110,16 @@ class LiquidRun:
     ee: Projection
     astro_history: list[tuple[float, float, float]]
     network: Network | None = None
+    input_proj: Projection | None = None
 
 
 def run_liquid(x: np.ndarray, spec: LiquidSpec, seed: int, *, w_ee: np.ndarray | None = None,
-               rule: AstroSTDPRule | None = None, input_seed: int = 0) -> LiquidRun:
-    """Simulate the liquid on images ``x [S, 64]``; ``w_ee`` replaces the E->E weights (a
-    trained liquid); ``rule`` makes the E->E synapses astrocyte-plastic."""
+               rule: AstroSTDPRule | None = None, input_seed: int = 0,
+               w_in: np.ndarray | None = None, rule_in: AstroSTDPRule | None = None
+               ) -> LiquidRun:
+    """Simulate the liquid on images ``x [S, 64]``; ``w_ee`` / ``w_in`` replace the E->E /
+    input weights (a trained liquid); ``rule`` / ``rule_in`` make the E->E / input synapses
+    astrocyte-plastic."""
     net = Network(dt=spec.dt, seed=seed, backend="numpy")
     liq = net.add(LIFGroup(spec.n, tau_m=spec.tau_m, v_rest=0.0, v_threshold=20e-3, v_reset=0.0,
                            refractory=2e-3, channels={"xe": Channel(spec.tau_e),
@@ -124,7 +128,11 @@ def run_liquid(x: np.ndarray, spec: LiquidSpec, seed: int, *, w_ee: np.ndarray |
     ch, t = input_spikes(x, spec, np.random.default_rng(input_seed))
     src = net.add(SpikeGeneratorGroup(x.shape[1], ch, t, name="input"))
     ip, iq = input_synapses(spec, x.shape[1], seed)
-    net.add(Projection(src, liq, "xe", from_indices(ip, iq), weight=spec.w_in, name="in"))
+    if w_in is None and rule_in is not None:
+        w_in = np.full(ip.size, spec.w_in)
+    proj_in = net.add(Projection(src, liq, "xe", from_indices(ip, iq), name="in",
+                                 weight=spec.w_in if w_in is None else torch.as_tensor(w_in),
+                                 plasticity=rule_in))
     pre, post, w = recurrent_weights(spec, seed)
     ne = spec.n_exc
     ee = (pre < ne) & (post < ne)
@@ -139,8 +147,9 @@ def run_liquid(x: np.ndarray, spec: LiquidSpec, seed: int, *, w_ee: np.ndarray |
     mon = net.add(SpikeMonitor(liq, name="spikes"))
     _, period = spec.steps_per_sample
     net.run(x.shape[0] * period * spec.dt)
-    hist = proj_ee.stdp.astro.history if rule is not None else []
-    return LiquidRun(mon.steps, mon.i, x.shape[0], proj_ee, hist, net)
+    plastic = proj_ee if rule is not None else proj_in if rule_in is not None else None
+    hist = plastic.stdp.astro.history if plastic is not None else []  # the first astrocyte
+    return LiquidRun(mon.steps, mon.i, x.shape[0], proj_ee, hist, net, proj_in)
 
 
 def spike_counts(run: LiquidRun, spec: LiquidSpec, n_bins: int) -> np.ndarray:

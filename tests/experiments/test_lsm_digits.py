@@ -42,8 +42,30 @@ def test_metric_keys_and_readout_beats_chance(tiny_run: dict[str, float]) -> Non
         assert tiny_run[f"rate_hz_{name}"] > 1.0
     assert tiny_run["test_accuracy"] == tiny_run["accuracy_nalsm"]
     assert tiny_run["tuned_scale"] in (1.0, 3.0)
-    assert np.isfinite(tiny_run["astro_sigma_final"])
-    assert tiny_run["w_ee_mean_nalsm"] != tiny_run["w_ee_mean_plain"]  # the astrocyte acted
+    # defaults: NALSM's input-sensing astrocyte on plastic input synapses, E->E fixed
+    assert np.isfinite(tiny_run["astro_ratio_final"]) and tiny_run["astro_ratio_final"] > 0
+    assert tiny_run["w_ee_mean_nalsm"] == pytest.approx(tiny_run["w_ee_mean_plain"], rel=1e-9)
+    assert tiny_run["w_in_mean_nalsm"] != 6e-3  # the astrocyte-gated STDP acted
+
+
+def test_input_weights_learn_inside_their_signed_bounds(tiny_out: Path) -> None:
+    w_in = np.load(tiny_out / "branching.npz")["w_in_nalsm"]
+    assert w_in.size > 100
+    assert w_in.min() >= -12e-3 - 1e-12 and w_in.max() <= 12e-3 + 1e-12
+    assert np.ptp(w_in) > 1e-3  # STDP spread the weights (all started at w_in = 6 mV)
+
+
+def test_branching_astrocyte_on_e_to_e_synapses_still_runs(tmp_path: Path) -> None:
+    """The earlier NALSM liquid (branching-ratio astrocyte, E->E learn, inputs fixed) stays
+    available for comparison."""
+    cfg = {**TINY, "astro_sense": "branching", "a_stdp": "3e-5", "a_stdp_in": "0",
+           "astro_tau": "2.0"}
+    out = experiments.run("lsm-digits", cfg, tmp_path / "branching", progress=False)
+    m = json.loads((out / "metrics.json").read_text())
+    assert np.isfinite(m["astro_sigma_final"]) and "astro_ratio_final" not in m
+    assert m["w_ee_mean_nalsm"] != m["w_ee_mean_plain"]
+    assert m["w_in_mean_nalsm"] == 6e-3
+    assert m["accuracy_nalsm"] >= 0.6
 
 
 def test_spike_count_features_match_a_plain_loop() -> None:
@@ -63,6 +85,11 @@ def test_spike_count_features_match_a_plain_loop() -> None:
 def test_bad_config_names_the_key(tmp_path) -> None:
     with pytest.raises(ConfigError, match="k_rec"):
         experiments.run("lsm-digits", {"k_rec": "0"}, tmp_path / "bad", progress=False)
+    with pytest.raises(ConfigError, match="astro_sense"):
+        experiments.run("lsm-digits", {"astro_sense": "glia"}, tmp_path / "bad2", progress=False)
+    with pytest.raises(ConfigError, match="needs astro_sense=input"):
+        experiments.run("lsm-digits", {"astro_sense": "branching"}, tmp_path / "bad3",
+                        progress=False)
 
 
 def test_readout_c_is_picked_without_the_test_rows() -> None:
