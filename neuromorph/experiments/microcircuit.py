@@ -99,23 +99,61 @@ def _redraw(rng: np.random.Generator, mean: float, sd: float, size: int,
 
 
 def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """Global ``(pre, post, weight A, delay s)`` of all recurrent synapses."""
+    """Global ``(pre, post, weight A, delay s)`` of all recurrent synapses, in the CSR order.
+
+    Drawn block by block (target population outer, source inner: the random stream of NEST's
+    ``fixed_total_number`` recipe) and returned sorted by ``(pre, post)``, stably, so multapses
+    keep their drawing order: the order :class:`~neuromorph.sim.Projection` puts them in, which
+    then needs no sort. Indices are int32, and a block keeps its local indices as uint16 until
+    it is placed, so the draws cost 20 bytes a synapse beside the 24 of the result.
+    """
     off = np.concatenate([[0], np.cumsum(sc.n)])
-    parts = []
+    blocks: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
     for i in range(8):
         for j in range(8):
             k = int(sc.n_syn[i, j])
             if k <= 0:
                 continue
-            pre = off[j] + rng.integers(0, sc.n[j], k)
-            post = off[i] + rng.integers(0, sc.n[i], k)
+            pre = rng.integers(0, sc.n[j], k).astype(np.uint16)  # local (< 2**16 at full scale)
+            post = rng.integers(0, sc.n[i], k).astype(np.uint16)
             mean = sc.psc[i, j]
             w = _redraw(rng, mean, abs(mean) * PSP_REL_SD, k,
                         (lambda x: x >= 0) if mean > 0 else (lambda x: x <= 0))
             d_mean = sc.delay_mean[j]
             d = _redraw(rng, d_mean, d_mean * DELAY_REL_SD, k, lambda x: x >= dt)
-            parts.append((pre, post, w, d))
-    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+            blocks[i, j] = (pre, post, w, d)
+    total = int(sum(b[0].size for b in blocks.values()))
+    out = (np.empty(total, np.int32), np.empty(total, np.int32), np.empty(total),
+           np.empty(total))
+    at = 0
+    for j in range(8):  # sources of population j: one contiguous run of the CSR order
+        mine = [(i, blocks.pop((i, j))) for i in range(8) if (i, j) in blocks]
+        if not mine:
+            continue
+        pre, post, w, d = (np.concatenate([b[f] for _, b in mine]) for f in range(4))
+        order = _source_order(pre, [(i, b[1]) for i, b in mine])
+        stop = at + pre.size
+        np.add(pre[order], off[j], out=out[0][at:stop], casting="unsafe")
+        gpost = np.concatenate([b[1].astype(np.int32) + off[i] for i, b in mine])
+        out[1][at:stop] = gpost[order]
+        out[2][at:stop] = w[order]
+        out[3][at:stop] = d[order]
+        at = stop
+        del mine, pre, post, w, d, gpost, order
+    return out
+
+
+def _source_order(pre: np.ndarray, parts: list[tuple[int, np.ndarray]]) -> np.ndarray:
+    """The stable ``(pre, post)`` order of one source population's synapses: ``parts`` are
+    the blocks' local targets, in target-population order (disjoint, ascending global ranges),
+    ``pre`` their concatenated local sources. LSD radix: each block by target (so the whole by
+    global target), then the whole by source; both passes are stable 16-bit radix sorts."""
+    by_post, start = [], 0
+    for _, post in parts:
+        by_post.append(np.argsort(post, kind="stable") + start)
+        start += post.size
+    by_target = np.concatenate(by_post)
+    return by_target[np.argsort(pre[by_target], kind="stable")]
 
 
 def build(cfg: Config) -> tuple[Network, LIFGroup, SpikeMonitor, Scaled]:

@@ -51,6 +51,22 @@ def pair_order(pre: Tensor, post: Tensor, n_post: int) -> Tensor:
     return torch.from_numpy(lex_order(pre.long().numpy(), post.long().numpy(), n_post))
 
 
+CHUNK = 1 << 22  # elements per block of the blockwise passes (keeps temporaries small)
+
+
+def pairs_sorted(pre: Tensor, post: Tensor) -> bool:
+    """Whether ``(pre, post)`` is already in ``(pre, post)`` order (then the stable sort is the
+    identity); checked in blocks, so it needs no full-size temporaries."""
+    a, b = pre.numpy(), post.numpy()
+    for start in range(0, max(a.size - 1, 0), CHUNK):
+        stop = min(start + CHUNK, a.size - 1)
+        p0, p1 = a[start:stop], a[start + 1: stop + 1]
+        q0, q1 = b[start:stop], b[start + 1: stop + 1]
+        if not ((p1 > p0) | ((p1 == p0) & (q1 >= q0))).all():
+            return False
+    return True
+
+
 def _distinct_per_row(row: Tensor, n_cols: int, g: torch.Generator,
                       own: Tensor | None = None) -> Tensor:
     """Uniform distinct columns for the entries of ``row`` (sorted ascending): draw, then
@@ -180,10 +196,10 @@ class FromIndices:
         return pair_order(torch.as_tensor(self.pre).flatten(), torch.as_tensor(self.post).flatten(),
                           n_post)
 
-    def __call__(self, n_pre: int, n_post: int, generator: torch.Generator | None,
-                 diag: int | None) -> Pairs:
-        pre = torch.as_tensor(self.pre).long().flatten()
-        post = torch.as_tensor(self.post).long().flatten()
+    def unsorted(self, n_pre: int, n_post: int) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``(pre, post, order)``: the index lists as given (checked, not copied) and the stable
+        permutation into the CSR order, None when they are in it already (no sort, no copy)."""
+        pre, post = torch.as_tensor(self.pre).flatten(), torch.as_tensor(self.post).flatten()
         if pre.shape != post.shape:
             raise ValueError(f"pre and post index lists differ in length: {pre.numel()} vs "
                              f"{post.numel()}")
@@ -191,7 +207,14 @@ class FromIndices:
             if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
                 raise ValueError(f"{name} indices must be in [0, {n}), got range "
                                  f"[{int(idx.min())}, {int(idx.max())}]")
-        return sort_pairs(pre, post, n_post)
+        return pre, post, None if pairs_sorted(pre, post) else pair_order(pre, post, n_post)
+
+    def __call__(self, n_pre: int, n_post: int, generator: torch.Generator | None,
+                 diag: int | None) -> Pairs:
+        pre, post, order = self.unsorted(n_pre, n_post)
+        if order is None:
+            return pre.to(torch.int64, copy=True), post.to(torch.int64, copy=True)
+        return pre.long()[order].contiguous(), post.long()[order].contiguous()
 
 
 def fixed_probability(p: float, *, allow_self: bool = True) -> FixedProbability:
@@ -235,5 +258,6 @@ __all__ = [
     "from_indices",
     "lex_order",
     "pair_order",
+    "pairs_sorted",
     "sort_pairs",
 ]

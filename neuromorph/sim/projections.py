@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from neuromorph.sim.backend_events import Queue
-from neuromorph.sim.connectivity import Connector, FromIndices, csr_indptr, from_indices
+from neuromorph.sim.connectivity import CHUNK, Connector, FromIndices, csr_indptr, from_indices
 from neuromorph.sim.events_cpu import Propagator, RowIndex
 from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.plasticity import STDP, STDPState
@@ -43,29 +43,55 @@ if TYPE_CHECKING:
 WeightSpec = float | Tensor | Callable[[int, torch.Generator | None], Tensor]
 
 
-def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str,
-                 order: Tensor | None = None, share_scalar: bool = False) -> Tensor:
-    """Scalar / array / callable -> float64 ``[nnz]``; arrays given with explicit index lists
-    are permuted by ``order`` into the CSR order. ``share_scalar``: a scalar comes back as a
-    read-only expanded view (no memory per synapse; used for delays, which are never written)."""
+def _values(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str) -> Tensor:
+    """Scalar / array / callable -> a float64 tensor, 0-d (one shared value) or ``[nnz]``,
+    checked (finite); an array the caller gave stays its own (not copied when float64)."""
     if callable(value) and not isinstance(value, Tensor):
         value = value(nnz, gen)
-    elif order is not None:
-        t = torch.as_tensor(np.asarray(value), dtype=torch.float64)
-        if t.dim() == 1 and t.numel() == nnz:
-            value = t[order]
     t = torch.as_tensor(np.asarray(value) if not isinstance(value, Tensor) else value,
                         dtype=torch.float64)
-    if t.dim() == 0:
-        if not torch.isfinite(t):
-            raise ValueError(f"{what} contains NaN or inf")
-        return t.expand(nnz) if share_scalar else t.expand(nnz).clone()
-    if tuple(t.shape) != (nnz,):
+    if t.dim() and tuple(t.shape) != (nnz,):
         raise ValueError(f"{what} must be a scalar or have one entry per synapse ({nnz}), got "
                          f"shape {list(t.shape)}")
-    if not torch.isfinite(t).all():
+    if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{what} contains NaN or inf")
-    return t.clone()
+    return t
+
+
+def _take(values: Tensor, order: Tensor | None, out: Tensor) -> Tensor:
+    """``out[:] = values[order]`` (``values`` when ``order`` is None), cast to ``out``'s dtype
+    block by block: no full-size temporary besides ``out``."""
+    for start in range(0, values.numel(), CHUNK):
+        stop = min(start + CHUNK, values.numel())
+        out[start:stop] = values[start:stop] if order is None else values[order[start:stop]]
+    return out
+
+
+def _per_synapse(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str,
+                 order: Tensor | None, out: Tensor) -> Tensor:
+    """Fill ``out`` (``[nnz]``, float) with a scalar / array / callable; an array given with
+    explicit index lists is permuted by ``order`` into the CSR order (a callable's result is in
+    CSR order already)."""
+    callable_ = callable(value) and not isinstance(value, Tensor)
+    t = _values(value, nnz, gen, what)
+    if t.dim() == 0:
+        return out.fill_(float(t))
+    return _take(t, None if callable_ else order, out)
+
+
+def _delays(value: WeightSpec, nnz: int, gen: torch.Generator | None,
+            order: Tensor | None) -> Tensor:
+    """The delays in seconds ``[nnz]``: one shared value (also when an array holds one value
+    only) as a read-only expanded view, costing no memory per synapse; else a float64 copy in
+    the CSR order (kept until the network's ``dt`` turns it into steps, :func:`_delay_steps`)."""
+    callable_ = callable(value) and not isinstance(value, Tensor)
+    t = _values(value, nnz, gen, "delay")
+    if bool((t < 0).any()):
+        raise ValueError("delays must be >= 0 seconds")
+    if t.dim() == 0 or nnz == 0 or bool((t == t[0]).all()):
+        return (t.reshape(-1)[:1] if nnz else torch.zeros(1, dtype=torch.float64)).clone() \
+            .reshape(()).expand(nnz)
+    return _take(t, None if callable_ else order, torch.empty(nnz, dtype=torch.float64))
 
 
 def _uniform(weight: WeightSpec) -> float | None:
@@ -81,11 +107,21 @@ def _uniform(weight: WeightSpec) -> float | None:
     return float(t)
 
 
-def _delay_steps(delay: Tensor, dt: float) -> Tensor:
-    """:func:`delay_steps`, computed once and expanded when the delay is one shared value."""
-    if delay.numel() and delay.stride() == (0,):
-        return delay_steps(delay[:1], dt).expand(delay.numel())
-    return delay_steps(delay, dt)
+def _delay_steps(delay: Tensor, dt: float, slot_size: int) -> Tensor:
+    """:func:`delay_steps` of the delays in seconds: int32 while every ring address
+    ``step * slot_size + target`` fits in it, else int64; computed once and expanded when the
+    delay is one shared value, else block by block (no int64 or float temporaries of full size).
+    The delay is monotone in seconds, so the longest delay in steps is that of the longest."""
+    n = delay.numel()
+    longest = int(delay_steps(delay.max().reshape(1), dt)[0]) if n else 0
+    dtype = torch.int32 if (longest + 1) * max(slot_size, 1) < 2**31 else torch.int64
+    if n and delay.stride() == (0,):
+        return delay_steps(delay[:1], dt).to(dtype).expand(n)
+    out = torch.empty(n, dtype=dtype)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        out[start:stop] = delay_steps(delay[start:stop], dt)
+    return out
 
 
 class Projection:
@@ -113,15 +149,19 @@ class Projection:
         same = self.source_group is self.target_group
         diag = self.s0 - self.t0 if same else None
         n_pre, n_post = self.s1 - self.s0, self.t1 - self.t0
-        pre, post = connectivity(n_pre, n_post, generator, diag)
+        order = None  # explicit lists: the permutation into the CSR order (None: in it)
+        if isinstance(connectivity, FromIndices):
+            pre, post, order = connectivity.unsorted(n_pre, n_post)
+        else:
+            pre, post = connectivity(n_pre, n_post, generator, diag)
         # local target indices: int32 (half the memory) when they fit; the source indices are
         # not stored (``pre`` rebuilds them from the row pointer on demand)
         self._small = max(n_pre, n_post) < 2**31
-        self.post = post.int() if self._small else post
         self.nnz = int(post.numel())
-        order = connectivity.order(n_post) if isinstance(connectivity, FromIndices) else None
-        self.indptr = csr_indptr(pre, n_pre)
-        del pre
+        self.post = _take(post, order, torch.empty(self.nnz, dtype=torch.int32 if self._small
+                                                   else torch.int64))
+        self.indptr = csr_indptr(pre, n_pre)  # (row counts: the order of ``pre`` is irrelevant)
+        del pre, post
         # one weight shared by every synapse is kept as a number until the per-synapse array is
         # first asked for (:attr:`w_full`): a compiled run never asks, so a static synapse of a
         # uniform projection stores only its target index
@@ -131,11 +171,12 @@ class Projection:
         self._w_uniform = _uniform(weight)
         if self._w_uniform is None:
             self._w = torch.zeros(self.nnz + 1, dtype=torch.float64)
-            self._w[: self.nnz] = _per_synapse(weight, self.nnz, generator, "weight", order)
-        self.delay = _per_synapse(delay, self.nnz, generator, "delay", order, share_scalar=True)
-        if (self.delay < 0).any():
-            raise ValueError("delays must be >= 0 seconds")
-        if plasticity is not None and self.nnz and not bool((self.delay == self.delay[0]).all()):
+            _per_synapse(weight, self.nnz, generator, "weight", order, self._w[: self.nnz])
+        # seconds until the network's dt is known; then per-synapse delays are kept as steps only
+        self._delay_s: Tensor | None = _delays(delay, self.nnz, generator, order)
+        self._dt = 0.0
+        del order
+        if plasticity is not None and self.nnz and self._delay_s.stride() != (0,):
             raise ValueError("a plastic projection takes one homogeneous delay; split it into "
                              "several projections or make it static")
         self.built = False
@@ -186,6 +227,15 @@ class Projection:
         return self.w_full[: self.nnz]
 
     @property
+    def delay(self) -> Tensor:
+        """The delay of every synapse in seconds ``[nnz]`` (one shared value: an expanded view).
+        Once built, per-synapse delays are kept as whole steps only (4 bytes a synapse) and read
+        back as ``steps * dt``, the delays simulated: made on each access."""
+        if self._delay_s is not None:
+            return self._delay_s
+        return self._dsteps.to(torch.float64) * self._dt
+
+    @property
     def delay_steps(self) -> Tensor:
         if not self.built:
             raise RuntimeError("delay_steps are known once the projection is in a Network (dt)")
@@ -202,7 +252,12 @@ class Projection:
         self._w_dtype, self._w_device = net.dtype, net.device
         if self._w is not None:
             self.w_full = self._w.to(net.device, net.dtype)
-        self._dsteps = _delay_steps(self.delay, net.dt)
+        tg = self.target_group
+        self.slot_size = tg.n_targets * tg.n
+        self._dsteps = _delay_steps(self.delay, net.dt, self.slot_size)
+        self._dt = net.dt
+        if self._dsteps.stride() != (0,):
+            self._delay_s = None  # per synapse: the steps are what is simulated
         n_src = self.source_group.n
         self.indptr_full = torch.cat([
             torch.zeros(self.s0, dtype=torch.int64), self.indptr,
@@ -210,10 +265,9 @@ class Projection:
         max_d = int(self._dsteps.max()) if self.nnz else 0
         self.spike_delay = max_d if self.plasticity is not None else 0
         self.ring_depth = max_d + 1 if (self.plasticity is None and max_d > 0) else 1
-        tg = self.target_group
-        self.slot_size = tg.n_targets * tg.n
         # into the flat [v, channels] block; needed until _bind only
-        self.address: Tensor | None = self.row * tg.n + self.t0 + self.post.long()
+        self.address: Tensor | None = self.post.to(torch.int64, copy=True).add_(
+            self.row * tg.n + self.t0)
         self.stdp: STDPState | Any | None = None  # the bound rule's runtime
         self.built = True
 
@@ -240,6 +294,9 @@ class Projection:
             self._rows = RowIndex(self.indptr_full.numpy())
             self._prop = Propagator(self._rows, addr, ring_size)
             self._layout = None
+            if self._rows.padded and self.plasticity is None:
+                # a static projection in padded rows reads the row-layout addresses only
+                self._prop.address = None
         return self._prop
 
     @property

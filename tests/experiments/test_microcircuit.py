@@ -85,3 +85,36 @@ def test_microcircuit_runs_end_to_end(tmp_path):
 def test_bad_scale_is_a_clear_error(capsys, tmp_path):
     assert main(["run", "microcircuit", "--set", "scale=2", "--out", str(tmp_path / "a")]) == 2
     assert "scale must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_synapses_come_in_the_stable_csr_order_of_the_draws():
+    """The same random stream drawn block by block in NEST's order (target population outer)
+    and sorted with numpy's stable lexsort: identical pairs, weights and delays."""
+    from neuromorph.experiments.microcircuit import synapses
+    from neuromorph.experiments.microcircuit_params import DELAY_REL_SD, PSP_REL_SD
+
+    sc = scaled(0.02, 0.05, poisson=True)
+    dt = 1e-4
+    got = synapses(sc, dt, np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    off = np.concatenate([[0], np.cumsum(sc.n)])
+    parts = []
+    for i in range(8):
+        for j in range(8):
+            k = int(sc.n_syn[i, j])
+            if k <= 0:
+                continue
+            pre, post = off[j] + rng.integers(0, sc.n[j], k), off[i] + rng.integers(0, sc.n[i], k)
+            mean, d_mean = sc.psc[i, j], sc.delay_mean[j]
+            w = rng.normal(mean, abs(mean) * PSP_REL_SD, k)
+            while (bad := (w < 0) if mean > 0 else (w > 0)).any():
+                w[bad] = rng.normal(mean, abs(mean) * PSP_REL_SD, int(bad.sum()))
+            d = rng.normal(d_mean, d_mean * DELAY_REL_SD, k)
+            while (bad := d < dt).any():
+                d[bad] = rng.normal(d_mean, d_mean * DELAY_REL_SD, int(bad.sum()))
+            parts.append((pre, post, w, d))
+    want = [np.concatenate(p) for p in zip(*parts, strict=True)]
+    order = np.lexsort((want[1], want[0]))
+    assert got[0].dtype == got[1].dtype == np.int32 and got[0].size == order.size
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w[order])
