@@ -1,6 +1,7 @@
 """Astrocyte-gated STDP on events: with a fixed gate it is the engine's pair STDP (itself
-validated against Brian2) scaled by the gate; its astrocyte's branching-ratio estimate is the
-batch regression of the binned population counts."""
+validated against Brian2) scaled by the gate; the branching astrocyte's estimate is the batch
+regression of the binned population counts; NALSM's input-sensing astrocyte and the STDP it
+gates equal a plain numpy loop of their equations on the same spike trains."""
 
 from __future__ import annotations
 
