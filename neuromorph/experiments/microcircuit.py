@@ -55,6 +55,7 @@ from neuromorph.experiments.microcircuit_params import (  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.sim import Channel, LIFGroup, Network, Projection, SpikeMonitor  # noqa: E402
 from neuromorph.sim.connectivity import from_indices  # noqa: E402
+from neuromorph.sim.loop_native import release_freed_memory  # noqa: E402
 from neuromorph.sim.poisson_input import PoissonInput  # noqa: E402
 
 SUMMARY = "Potjans & Diesmann (2014) cortical microcircuit: 8 populations, rates and CV vs NEST"
@@ -105,10 +106,10 @@ def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarra
     ``fixed_total_number`` recipe) and returned sorted by ``(pre, post)``, stably, so multapses
     keep their drawing order: the order :class:`~neuromorph.sim.Projection` puts them in, which
     then needs no sort. Indices are int32, and a block keeps its local indices as uint16 until
-    it is placed, so the draws cost 20 bytes a synapse beside the 24 of the result.
+    it is placed, and is gathered into the result one field at a time (freed as it goes).
     """
     off = np.concatenate([[0], np.cumsum(sc.n)])
-    blocks: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
+    blocks: dict[tuple[int, int], list[np.ndarray | None]] = {}
     for i in range(8):
         for j in range(8):
             k = int(sc.n_syn[i, j])
@@ -121,7 +122,7 @@ def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarra
                         (lambda x: x >= 0) if mean > 0 else (lambda x: x <= 0))
             d_mean = sc.delay_mean[j]
             d = _redraw(rng, d_mean, d_mean * DELAY_REL_SD, k, lambda x: x >= dt)
-            blocks[i, j] = (pre, post, w, d)
+            blocks[i, j] = [pre, post, w, d]
     total = int(sum(b[0].size for b in blocks.values()))
     out = (np.empty(total, np.int32), np.empty(total, np.int32), np.empty(total),
            np.empty(total))
@@ -130,30 +131,50 @@ def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarra
         mine = [(i, blocks.pop((i, j))) for i in range(8) if (i, j) in blocks]
         if not mine:
             continue
-        pre, post, w, d = (np.concatenate([b[f] for _, b in mine]) for f in range(4))
-        order = _source_order(pre, [(i, b[1]) for i, b in mine])
-        stop = at + pre.size
-        np.add(pre[order], off[j], out=out[0][at:stop], casting="unsafe")
-        gpost = np.concatenate([b[1].astype(np.int32) + off[i] for i, b in mine])
-        out[1][at:stop] = gpost[order]
-        out[2][at:stop] = w[order]
-        out[3][at:stop] = d[order]
+        order = _source_order(np.concatenate([b[0] for _, b in mine]),
+                              [b[1] for _, b in mine])
+        stop = at + order.size
+        for f in range(4):  # one field at a time; the blocks' copies are freed once gathered
+            whole = np.concatenate([b[f] if f > 1 else  # local -> global int32 indices
+                                    b[f].astype(np.int32) + np.int32(off[i if f else j])
+                                    for i, b in mine])
+            for _, b in mine:
+                b[f] = None
+            np.take(whole, order, out=out[f][at:stop])
+            del whole
         at = stop
-        del mine, pre, post, w, d, gpost, order
+        del mine, order
+        release_freed_memory()  # blocks below malloc's mmap threshold stay mapped otherwise
     return out
 
 
-def _source_order(pre: np.ndarray, parts: list[tuple[int, np.ndarray]]) -> np.ndarray:
+def _source_order(pre: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
     """The stable ``(pre, post)`` order of one source population's synapses: ``parts`` are
     the blocks' local targets, in target-population order (disjoint, ascending global ranges),
     ``pre`` their concatenated local sources. LSD radix: each block by target (so the whole by
     global target), then the whole by source; both passes are stable 16-bit radix sorts."""
     by_post, start = [], 0
-    for _, post in parts:
+    for post in parts:
         by_post.append(np.argsort(post, kind="stable") + start)
         start += post.size
     by_target = np.concatenate(by_post)
     return by_target[np.argsort(pre[by_target], kind="stable")]
+
+
+class HandOver:
+    """A per-synapse array given to a :class:`~neuromorph.sim.Projection` as its ``weight`` or
+    ``delay`` callable: the one call returns it and drops this reference, so the array is freed
+    as soon as the projection has copied it (the weights' copy and the delays' copy never
+    coexist with both originals). The array must be in the CSR order, as a callable's is."""
+
+    def __init__(self, values: torch.Tensor) -> None:
+        self.values: torch.Tensor | None = values
+
+    def __call__(self, nnz: int, generator: torch.Generator | None) -> torch.Tensor:
+        if self.values is None:
+            raise RuntimeError("a HandOver array is given once; make a new one per projection")
+        values, self.values = self.values, None
+        return values
 
 
 def build(cfg: Config) -> tuple[Network, LIFGroup, SpikeMonitor, Scaled]:
@@ -169,9 +190,11 @@ def build(cfg: Config) -> tuple[Network, LIFGroup, SpikeMonitor, Scaled]:
     pop = np.repeat(np.arange(8), sc.n)
     P.set("v", torch.from_numpy(rng.normal(V0_MEAN[pop], V0_SD[pop])))
     P.set("I", torch.from_numpy(sc.dc[pop]))
-    pre, post, w, d = synapses(sc, cfg.dt, rng)
-    net.add(Projection(P, P, "i_syn", from_indices(torch.from_numpy(pre), torch.from_numpy(post)),
-                       weight=torch.from_numpy(w), delay=torch.from_numpy(d), name="recurrent"))
+    pre, post, w, d = synapses(sc, cfg.dt, rng)  # in the CSR order: taken as they come
+    pairs = from_indices(torch.from_numpy(pre), torch.from_numpy(post))
+    weight, delay = HandOver(torch.from_numpy(w)), HandOver(torch.from_numpy(d))
+    del pre, post, w, d
+    net.add(Projection(P, P, "i_syn", pairs, weight=weight, delay=delay, name="recurrent"))
     if cfg.background == "poisson":
         net.add(PoissonInput(P, "i_syn", torch.from_numpy(sc.k_ext[pop].astype(np.float64)),
                              BG_RATE, sc.psc_ext, name="background"))

@@ -238,9 +238,11 @@ def from_indices(pre: Tensor | list[int], post: Tensor | list[int]) -> FromIndic
 
 
 def csr_indptr(pre: Tensor, n_rows: int) -> Tensor:
-    """Row pointer ``[n_rows + 1]`` of pre-sorted ``pre`` indices."""
-    counts = torch.bincount(pre, minlength=n_rows) if pre.numel() else \
-        torch.zeros(n_rows, dtype=torch.int64)
+    """Row pointer ``[n_rows + 1]`` of the ``pre`` indices (their counts: any order), counted
+    block by block (a bincount of all at once would make an int64 copy of int32 indices)."""
+    counts = torch.zeros(n_rows, dtype=torch.int64)
+    for start in range(0, pre.numel(), CHUNK):
+        counts += torch.bincount(pre[start:start + CHUNK], minlength=n_rows)
     return torch.cat([torch.zeros(1, dtype=torch.int64), torch.cumsum(counts, 0)])
 
 

@@ -53,9 +53,17 @@ def _values(value: WeightSpec, nnz: int, gen: torch.Generator | None, what: str)
     if t.dim() and tuple(t.shape) != (nnz,):
         raise ValueError(f"{what} must be a scalar or have one entry per synapse ({nnz}), got "
                          f"shape {list(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
+    if not blockwise_all(t, torch.isfinite):
         raise ValueError(f"{what} contains NaN or inf")
     return t
+
+
+def blockwise_all(t: Tensor, test: Callable[[Tensor], Tensor]) -> bool:
+    """``bool(test(t).all())`` evaluated block by block (``torch.isfinite`` alone makes a
+    full-size float temporary)."""
+    if t.dim() == 0:
+        return bool(test(t))
+    return all(bool(test(t[start:start + CHUNK]).all()) for start in range(0, t.numel(), CHUNK))
 
 
 def _take(values: Tensor, order: Tensor | None, out: Tensor) -> Tensor:
@@ -86,9 +94,9 @@ def _delays(value: WeightSpec, nnz: int, gen: torch.Generator | None,
     the CSR order (kept until the network's ``dt`` turns it into steps, :func:`_delay_steps`)."""
     callable_ = callable(value) and not isinstance(value, Tensor)
     t = _values(value, nnz, gen, "delay")
-    if bool((t < 0).any()):
+    if not blockwise_all(t, lambda x: x >= 0):
         raise ValueError("delays must be >= 0 seconds")
-    if t.dim() == 0 or nnz == 0 or bool((t == t[0]).all()):
+    if t.dim() == 0 or nnz == 0 or blockwise_all(t, lambda x: x == t[0]):
         return (t.reshape(-1)[:1] if nnz else torch.zeros(1, dtype=torch.float64)).clone() \
             .reshape(()).expand(nnz)
     return _take(t, None if callable_ else order, torch.empty(nnz, dtype=torch.float64))
