@@ -118,3 +118,13 @@ def test_synapses_come_in_the_stable_csr_order_of_the_draws():
     assert got[0].dtype == got[1].dtype == np.int32 and got[0].size == order.size
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w[order])
+
+
+def test_hand_over_gives_its_array_once_and_lets_it_go():
+    from neuromorph.experiments.microcircuit import HandOver
+
+    values = torch.arange(3.0)
+    once = HandOver(values)
+    assert once(3, None) is values and once.values is None  # no reference kept
+    with pytest.raises(RuntimeError, match="given once"):
+        once(3, None)
