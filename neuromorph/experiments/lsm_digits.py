@@ -65,6 +65,7 @@ from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.lsm_liquid import (  # noqa: E402
     LiquidRun,
     LiquidSpec,
+    branching_over_run,
     liquid_branching,
     rate_hz,
     run_liquid,
@@ -196,7 +197,7 @@ def save_liquid_model(run: RunDir, cfg: Config, liquid: LiquidRun, spec: LiquidS
 
 
 def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: list[tuple],
-           history: np.ndarray, sense: str) -> None:
+           history: np.ndarray, sense: str, learning_branching: np.ndarray) -> None:
     _, period = spec.steps_per_sample
     fig, ax = plt.subplots(len(runs), 1, figsize=(8, 2.4 * len(runs)), sharex=True)
     for a, (name, r) in zip(ax, runs.items(), strict=True):
@@ -206,7 +207,7 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
     ax[-1].set_xlabel("time (s): the first 5 images of the evaluation stream")
     fig.tight_layout()
     run.save_figure(fig, "raster")
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, ax = plt.subplots(1, 3, figsize=(15, 3.5))
     ax[0].plot([s[0] for s in sweep], [s[1] for s in sweep], "o-k")
     ax[0].axhline(1.0, color="0.6", ls="--")
     ax[0].set_xlabel("excitatory weight scale")
@@ -219,6 +220,11 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
         ax[1].set_ylim(-1.05, 1.5)  # the first few bins' estimates are wild (few samples)
     ax[1].set_xlabel("training time (s)")
     ax[1].legend()
+    ax[2].plot(learning_branching[:, 0], learning_branching[:, 1], "o-k", ms=3)
+    ax[2].axhline(1.0, color="0.6", ls="--")
+    ax[2].set_xlabel("training time (s)")
+    ax[2].set_ylabel("liquid branching ratio (per 100 images)")
+    ax[2].set_title("NALSM liquid while it learns")
     fig.tight_layout()
     run.save_figure(fig, "branching")
 
@@ -274,6 +280,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     w_nalsm = learn.ee.weights.numpy().copy()
     w_in_nalsm = learn.input_proj.weights.numpy().copy() if rule_in is not None else None
     history = np.asarray(learn.astro_history)
+    learning_branching = branching_over_run(learn, base)
     specs = {"plain": base, "tuned": replace(base, scale=tuned_scale), "nalsm": base}
     runs, metrics = {}, {}
     for name, spec in specs.items():
@@ -298,6 +305,10 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     metrics.update({
         "test_accuracy": metrics["accuracy_nalsm"],
         "tuned_scale": float(tuned_scale),
+        "branching_learning_start": float(learning_branching[0, 1])
+        if len(learning_branching) else float("nan"),
+        "branching_learning_final": float(learning_branching[-1, 1])
+        if len(learning_branching) else float("nan"),
         f"astro_{est}_start": float(first[:, 1].mean()) if len(first) else float("nan"),
         f"astro_{est}_final": float(last[:, 1].mean()) if len(last) else float("nan"),
         "astro_gate_final": float(last[:, 2].mean()) if len(last) else float("nan"),
@@ -314,6 +325,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
               f"{metrics[f'readout_c_{k}']:g}, validation {metrics[f'val_accuracy_{k}']:.4f}), "
               f"branching {metrics[f'branching_{k}']:.3f}, rate {metrics[f'rate_hz_{k}']:.1f} Hz"
               for k in specs]
+    lines.append(f"NALSM liquid's branching ratio while it learns (per 100 images): "
+                 f"{metrics['branching_learning_start']:.3f} at the start, "
+                 f"{metrics['branching_learning_final']:.3f} at the end")
     lines.append(f"astrocyte ({cfg.astro_sense}) over the first {ESTIMATE_WINDOW:g} s of "
                  f"learning: {est} {metrics[f'astro_{est}_start']:.3f}")
     lines.append(f"astrocyte ({cfg.astro_sense}) over the last {ESTIMATE_WINDOW:g} s of "
@@ -323,8 +337,9 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     print(text)
     run.write_text("results.txt", text + "\n")
     run.write_metrics(metrics)
-    _plots(run, runs, base, sweep, history, cfg.astro_sense)
+    _plots(run, runs, base, sweep, history, cfg.astro_sense, learning_branching)
     np.savez_compressed(run.path / "branching.npz", astro_history=history,
                         sweep=np.asarray(sweep), w_ee_nalsm=w_nalsm,
+                        learning_branching=learning_branching,
                         w_in_nalsm=np.zeros(0) if w_in_nalsm is None else w_in_nalsm)
     return run.path

@@ -163,16 +163,33 @@ def spike_counts(run: LiquidRun, spec: LiquidSpec, n_bins: int) -> np.ndarray:
     return counts.reshape(run.n_samples, n_bins * spec.n).astype(np.float64)
 
 
-def liquid_branching(run: LiquidRun, spec: LiquidSpec, bin_time: float = 4e-3) -> float:
-    """Branching ratio of the liquid during the stimulus windows (module docstring)."""
+def _stimulus_counts(run: LiquidRun, spec: LiquidSpec, bin_time: float) -> np.ndarray:
+    """``[samples, bins]`` population spike counts in ``bin_time`` bins of each stimulus window."""
     on, period = spec.steps_per_sample
     bs = max(1, int(round(bin_time / spec.dt)))
     nb = on // bs
     s, k = np.divmod(run.steps, period)
     keep = k < nb * bs
     flat = s[keep] * nb + k[keep] // bs
-    counts = np.bincount(flat, minlength=run.n_samples * nb).reshape(run.n_samples, nb)
-    return branching_ratio(torch.as_tensor(counts.T))
+    return np.bincount(flat, minlength=run.n_samples * nb).reshape(run.n_samples, nb)
+
+
+def liquid_branching(run: LiquidRun, spec: LiquidSpec, bin_time: float = 4e-3) -> float:
+    """Branching ratio of the liquid during the stimulus windows (module docstring)."""
+    return branching_ratio(torch.as_tensor(_stimulus_counts(run, spec, bin_time).T))
+
+
+def branching_over_run(run: LiquidRun, spec: LiquidSpec, chunk: int = 100,
+                       bin_time: float = 4e-3) -> np.ndarray:
+    """``[chunks, 2]``: (time of the chunk's end in s, branching ratio of the liquid over the
+    stimulus windows of its ``chunk`` samples), e.g. over a learning run."""
+    counts = _stimulus_counts(run, spec, bin_time)
+    _, period = spec.steps_per_sample
+    rows = []
+    for a in range(0, run.n_samples - chunk + 1, chunk):
+        rows.append(((a + chunk) * period * spec.dt,
+                     branching_ratio(torch.as_tensor(counts[a:a + chunk].T))))
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
 def rate_hz(run: LiquidRun, spec: LiquidSpec) -> float:

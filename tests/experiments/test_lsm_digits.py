@@ -13,7 +13,13 @@ import torch
 from neuromorph import experiments
 from neuromorph.data.poisson_digits import digits_split
 from neuromorph.experiments.config import ConfigError
-from neuromorph.experiments.lsm_liquid import LiquidSpec, run_liquid, spike_counts
+from neuromorph.experiments.lsm_liquid import (
+    LiquidSpec,
+    branching_over_run,
+    liquid_branching,
+    run_liquid,
+    spike_counts,
+)
 
 TINY = {"n_exc": "80", "n_inh": "20", "k_rec": "20", "n_train": "120", "n_test": "60",
         "n_sweep": "20", "scales": "1.0,3.0"}
@@ -46,6 +52,25 @@ def test_metric_keys_and_readout_beats_chance(tiny_run: dict[str, float]) -> Non
     assert np.isfinite(tiny_run["astro_ratio_final"]) and tiny_run["astro_ratio_final"] > 0
     assert tiny_run["w_ee_mean_nalsm"] == pytest.approx(tiny_run["w_ee_mean_plain"], rel=1e-9)
     assert tiny_run["w_in_mean_nalsm"] != 6e-3  # the astrocyte-gated STDP acted
+
+
+def test_branching_over_learning_is_reported_per_chunk(tiny_out: Path,
+                                                      tiny_run: dict[str, float]) -> None:
+    curve = np.load(tiny_out / "branching.npz")["learning_branching"]
+    assert curve.shape == (1, 2)  # 120 training images: one chunk of 100
+    assert curve[0, 0] == pytest.approx(100 * 0.12)  # its end: 100 images of 0.1 + 0.02 s
+    assert tiny_run["branching_learning_final"] == curve[-1, 1]
+
+
+def test_branching_over_a_run_equals_the_whole_runs_on_one_chunk() -> None:
+    spec = LiquidSpec(n_exc=40, n_inh=10, k_rec=10)
+    x = digits_split(0.2, 0).x_train.numpy()[:6]
+    run = run_liquid(x, spec, seed=0, input_seed=1)
+    whole = liquid_branching(run, spec)
+    one = branching_over_run(run, spec, chunk=6)
+    assert one.shape == (1, 2) and one[0, 1] == pytest.approx(whole, rel=1e-12)
+    halves = branching_over_run(run, spec, chunk=3)
+    assert halves.shape == (2, 2) and not np.allclose(halves[0, 1], halves[1, 1])
 
 
 def test_input_weights_learn_inside_their_signed_bounds(tiny_out: Path) -> None:
