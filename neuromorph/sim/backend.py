@@ -279,8 +279,13 @@ class NumpyOps(ArrayOps):
     def bind_propagation(self, proj: Any, net: Any, ring: bool) -> None:
         """Flat buffer, addresses ``delay * slot + target`` (row layout built on first use)."""
         tg = proj.target_group
-        addr = proj.address + (proj._dsteps * proj.slot_size if ring else 0)
-        addr = np.concatenate([addr.numpy(), np.zeros(1, dtype=np.int64)])
+        addr = np.zeros(proj.nnz + 1, dtype=np.int64)  # pad address 0 last
+        addr[:-1] = proj.address.numpy()
+        if ring:  # + delay * slot_size, block by block (no full-size temporaries)
+            steps, block = proj._dsteps.numpy(), 1 << 22
+            for start in range(0, proj.nnz, block):
+                stop = min(start + block, proj.nnz)
+                addr[start:stop] += steps[start:stop].astype(np.int64) * proj.slot_size
         proj.flat = self.view(tg.ring).reshape(-1) if ring else tg._top.reshape(-1)
         proj.ring_size = proj.D * proj.slot_size if ring else 0
         proj._layout = (addr, proj.ring_size)

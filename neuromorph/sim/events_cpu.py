@@ -30,6 +30,21 @@ def csr_ranges(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(shift, lens) + np.arange(total)
 
 
+BLOCK = 1 << 22  # synapses per block of the row-layout fill
+
+
+def row_blocks(indptr: np.ndarray) -> list[tuple[int, int]]:
+    """Consecutive row ranges ``[r0, r1)`` of about :data:`BLOCK` synapses each (at least one
+    row each)."""
+    n_rows, out, r0 = indptr.size - 1, [], 0
+    while r0 < n_rows:
+        r1 = int(np.searchsorted(indptr, indptr[r0] + BLOCK, side="right")) - 1
+        r1 = min(max(r1, r0 + 1), n_rows)
+        out.append((r0, r1))
+        r0 = r1
+    return out
+
+
 class RowIndex:
     """Synapse ids of each row, padded (ELL) or as CSR ranges (see the module docstring)."""
 
@@ -45,9 +60,11 @@ class RowIndex:
         if self.padded:  # int32 ids halve the memory (and the bytes moved per event)
             idx_t = np.int32 if self.nnz < 2**31 - 1 else np.int64
             ell = np.full((n_rows, max(L, 1)), self.nnz, dtype=idx_t)
-            rows = np.repeat(np.arange(n_rows), lens)
-            cols = np.arange(self.nnz) - np.repeat(self.indptr[:-1], lens)
-            ell[rows, cols] = np.arange(self.nnz) if order is None else order
+            for r0, r1 in row_blocks(self.indptr):  # temporaries of one block's size only
+                a, b = int(self.indptr[r0]), int(self.indptr[r1])
+                rows = np.repeat(np.arange(r0, r1), lens[r0:r1])
+                cols = np.arange(a, b) - np.repeat(self.indptr[r0:r1], lens[r0:r1])
+                ell[rows, cols] = np.arange(a, b) if order is None else order[a:b]
             self.ell = ell
 
     def synapses(self, rows: np.ndarray) -> np.ndarray:
