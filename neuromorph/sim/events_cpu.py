@@ -30,15 +30,15 @@ def csr_ranges(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(shift, lens) + np.arange(total)
 
 
-BLOCK = 1 << 22  # synapses per block of the row-layout fill
+FILL_BLOCK = 1 << 22  # synapses per block of the row-layout fill (bounds its temporaries)
 
 
 def row_blocks(indptr: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive row ranges ``[r0, r1)`` of about :data:`BLOCK` synapses each (at least one
+    """Consecutive row ranges ``[r0, r1)`` of about :data:`FILL_BLOCK` synapses each (at least one
     row each)."""
     n_rows, out, r0 = indptr.size - 1, [], 0
     while r0 < n_rows:
-        r1 = int(np.searchsorted(indptr, indptr[r0] + BLOCK, side="right")) - 1
+        r1 = int(np.searchsorted(indptr, indptr[r0] + FILL_BLOCK, side="right")) - 1
         r1 = min(max(r1, r0 + 1), n_rows)
         out.append((r0, r1))
         r0 = r1
