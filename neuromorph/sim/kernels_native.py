@@ -24,7 +24,8 @@ its additions in the serial order (spikes ascending, synapses in CSR order), so 
 bit-identical for any ``T``. Between regions, one thread merges the parts' spikes (ascending)
 and records them. Spike lists are double-buffered by step parity: a thread may start step
 ``n + 1`` while the other still reads step ``n``'s spikes. Rows must have ascending ``post``
-(the CSR order) for ``T > 1``: a thread finds its share of a row by bisection.
+(the CSR order) for ``T > 1``: where each thread's share of a row starts is found once, when the
+loop is built (:func:`row_bounds`).
 
 The state update of a group whose ``v`` row reads only ``v`` and at most two channels (every
 LIFGroup without an injected current) is one fused, branch-free loop per block that LLVM
@@ -205,14 +206,14 @@ def _prefetch(typingctx, arr, idx):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _prefetch_rows(sp, count, indptr, post, w, ds, per_weight, per_delay):
+def _prefetch_rows(sp, count, bounds, t, post, w, ds, per_weight, per_delay):
     """Ask for every cache line of the rows of this step's spikes before they are read: a row
     (80 synapses: 5 lines of int32 targets) read in turn would wait for each line after the
     other (memory latency, ~100 ns each once the connectivity outgrows the caches); prefetched,
     the lines of all rows are fetched together."""
     for a in range(count):
         i = sp[a]
-        q0, q1 = indptr[i], indptr[i + 1]
+        q0, q1 = bounds[i, t], bounds[i, t + 1]
         for q in range(q0, q1, 16):  # 16 int32 per 64-byte line
             _prefetch(post, q)
         if per_weight:
@@ -223,30 +224,39 @@ def _prefetch_rows(sp, count, indptr, post, w, ds, per_weight, per_delay):
                 _prefetch(ds, q)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _first_at_least(post, q0, q1, value):
-    """Smallest ``q`` in ``[q0, q1]`` with ``post[q] >= value`` (``post`` ascending there)."""
-    while q0 < q1:
-        mid = (q0 + q1) >> 1
-        if post[mid] < value:
-            q0 = mid + 1
-        else:
-            q1 = mid
-    return q0
+@nb.njit(cache=True, nogil=True)
+def row_bounds(indptr, post, inner):
+    """``bounds[i, t]``: the first synapse of row ``i`` onto part ``t`` (targets ``>= inner[t -
+    1]``, local indices; rows ascend), ``bounds[i, 0]`` and ``bounds[i, T]`` the row's ends:
+    thread ``t`` reads ``[bounds[i, t], bounds[i, t + 1])``. Found once when the loop is built
+    and stored beside the row's ends (one cache line per spike); a bisection per spike in the
+    loop was a chain of dependent loads."""
+    n, T = indptr.shape[0] - 1, inner.shape[0] + 1
+    bounds = np.empty((n, T + 1), dtype=np.int64)
+    for i in range(n):
+        bounds[i, 0], bounds[i, T] = indptr[i], indptr[i + 1]
+        for k in range(T - 1):
+            q0, q1 = indptr[i], indptr[i + 1]
+            while q0 < q1:
+                mid = (q0 + q1) >> 1
+                if post[mid] < inner[k]:
+                    q0 = mid + 1
+                else:
+                    q1 = mid
+            bounds[i, k + 1] = q0
+    return bounds
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts, pcounts, ptab,
-                 indptrs, posts, weights, dsteps):
+                 rows, posts, weights, dsteps):
     """Synapses and resets slots of step ``step`` for the neurons of part ``t`` of every group:
     propagation onto them, ring delivery, restore of refractory ``v``, reset."""
     b = step & 1
     for p in range(ptab.shape[0]):
         src, tgt = ptab[p, P_SRC], ptab[p, P_TGT]
-        base, mode, d, t0 = ptab[p, P_BASE], ptab[p, P_MODE], ptab[p, P_DELAY], ptab[p, P_T0]
-        indptr, post, w, sp = indptrs[p], posts[p], weights[p], sps[src][b]
-        lo, hi = parts[tgt, t] - t0, parts[tgt, t + 1] - t0  # local target indices of part t
-        whole = lo <= 0 and hi >= gtab[tgt, G_N]
+        base, mode, d = ptab[p, P_BASE], ptab[p, P_MODE], ptab[p, P_DELAY]
+        bounds, post, w, sp = rows[p], posts[p], weights[p], sps[src][b]
         if mode == MODE_DIRECT:
             out = Xs[tgt].reshape(-1)
             off = base
@@ -259,14 +269,11 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
         ds = dsteps[p]
         uniform = ptab[p, P_UNIFORM] != 0  # w holds the one weight of every synapse
         w0 = w[0]
-        _prefetch_rows(sp, counts[src], indptr, post, w, ds, not uniform,
+        _prefetch_rows(sp, counts[src], bounds, t, post, w, ds, not uniform,
                        mode == MODE_RING_PER_SYNAPSE)
         for a in range(counts[src]):
             i = sp[a]
-            q0, q1 = indptr[i], indptr[i + 1]
-            if not whole:
-                q0 = _first_at_least(post, q0, q1, lo)
-                q1 = _first_at_least(post, q0, q1, hi)
+            q0, q1 = bounds[i, t], bounds[i, t + 1]
             if mode == MODE_RING_PER_SYNAPSE:
                 for q in range(q0, q1):
                     out[((step + ds[q]) % D) * slot + base + post[q]] += w0 if uniform else w[q]
@@ -303,12 +310,12 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss,
-               helds, sps, rings, counts, pcounts, ptab, indptrs, posts, weights, dsteps):
+               helds, sps, rings, counts, pcounts, ptab, rows, posts, weights, dsteps):
     """Thread ``t``'s share of one region: finish step ``step - 1`` (``tail``), then the groups
     and thresholds slots of step ``step`` (``head``) on its neurons."""
     if tail:
         _finish_part(step - 1, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts,
-                     pcounts[(step - 1) & 1], ptab, indptrs, posts, weights, dsteps)
+                     pcounts[(step - 1) & 1], ptab, rows, posts, weights, dsteps)
     if head:
         pc = pcounts[step & 1]
         for g in range(gtab.shape[0]):
@@ -344,7 +351,7 @@ def _merge_and_record(step, gtab, parts, sps, counts, pcounts, rec_i, rec_s, rec
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def run_steps(start, stop, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss, helds, sps,
-              rings, counts, pcounts, ptab, indptrs, posts, weights, dsteps, rec_i, rec_s, rec_n):
+              rings, counts, pcounts, ptab, rows, posts, weights, dsteps, rec_i, rec_s, rec_n):
     """Advance from step ``start`` towards ``stop`` with ``T = parts.shape[1] - 1`` threads;
     returns the step reached (earlier than ``stop`` when a spike record buffer could overflow:
     flush and call again). Spikes of the last step are ``sps[g][(reached - 1) & 1]``."""
@@ -358,12 +365,12 @@ def run_steps(start, stop, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, ls
         tail = step > start
         if T == 1:
             _step_part(step, 0, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys,
-                       lss, helds, sps, rings, counts, pcounts, ptab, indptrs, posts, weights,
+                       lss, helds, sps, rings, counts, pcounts, ptab, rows, posts, weights,
                        dsteps)
         else:
             for t in nb.prange(T):
                 _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0,
-                           Ys, lss, helds, sps, rings, counts, pcounts, ptab, indptrs, posts,
+                           Ys, lss, helds, sps, rings, counts, pcounts, ptab, rows, posts,
                            weights, dsteps)
         if not head:
             return step
@@ -378,5 +385,5 @@ def split_parts(n: int, threads: int) -> np.ndarray:
     return np.array(cuts + [n], dtype=np.int64)
 
 
-__all__ = ["BLOCK", "MODE_DIRECT", "MODE_RING", "MODE_RING_PER_SYNAPSE", "run_steps",
-           "split_parts"]
+__all__ = ["BLOCK", "MODE_DIRECT", "MODE_RING", "MODE_RING_PER_SYNAPSE", "row_bounds",
+           "run_steps", "split_parts"]

@@ -13,10 +13,12 @@ else: the per-step path, same results):
 - static projections (no plasticity) between them, with shared or per-synapse delays;
 - :class:`~neuromorph.sim.monitors.SpikeMonitor` on them (groups or subgroups).
 
-Memory: the kernel reads each projection's own CSR arrays (``post`` int32, the weights, the
-per-source ``indptr``): a static synapse costs its int32 target index and its weight (12 bytes
-in float64, 8 in float32; per-synapse delays add 4), or its target index alone (4 bytes) while
-its projection's one shared weight has not been made into an array. No row layout is built,
+Memory: the kernel reads each projection's own CSR arrays (``post`` int32, the weights) and a
+per-source table of where each thread's share of the row starts and ends (``T + 1`` int64 per
+source neuron, :func:`~neuromorph.sim.kernels_native.row_bounds`): a static synapse costs its
+int32 target index and its weight (12 bytes in float64, 8 in float32; per-synapse delays add
+4), or its target index alone (4 bytes) while its projection's one shared weight has not been
+made into an array. No row layout is built,
 and the heap's freed build temporaries go back to the system (:func:`release_freed_memory`).
 
 ``NEUROMORPH_NATIVE=0`` in the environment turns the compiled loop off.
@@ -98,6 +100,7 @@ class NativeLoop:
             MODE_DIRECT,
             MODE_RING,
             MODE_RING_PER_SYNAPSE,
+            row_bounds,
             split_parts,
         )
         from neuromorph.sim.monitors import SpikeMonitor
@@ -137,7 +140,7 @@ class NativeLoop:
         self.csts = np.zeros(len(self.groups), dtype=fdt)
         self.counts = np.zeros(len(self.groups), dtype=np.int64)
         self.pcounts = np.zeros((2, len(self.groups), self.threads), dtype=np.int64)
-        ptab, indptrs, posts, weights, dsteps = [], [], [], [], []
+        ptab, rows, posts, weights, dsteps = [], [], [], [], []
         no_delays = np.zeros(1, dtype=np.int32)
         for p in projections:
             tg = p.target_group
@@ -150,8 +153,9 @@ class NativeLoop:
                 mode = MODE_RING if shared else MODE_RING_PER_SYNAPSE
             ptab.append([gid[id(p.source_group)], gid[id(tg)], p.row * tg.n + p.t0, mode, d,
                          p.t0, 0])
-            indptrs.append(p.indptr_full.numpy())
             posts.append(p.post.numpy())
+            inner = self.parts[gid[id(tg)], 1:-1] - p.t0  # local targets where parts 1.. start
+            rows.append(row_bounds(p.indptr_full.numpy(), posts[-1], inner))
             weights.append(np.zeros(1, dtype=fdt))  # set per run (_set_weights)
             dsteps.append(ds.to(dtype=torch.int32).numpy() if mode == MODE_RING_PER_SYNAPSE
                           else no_delays)
@@ -164,9 +168,9 @@ class NativeLoop:
         self.rec_s = [np.zeros_like(a) for a in self.rec_i]
         self.rec_n = np.zeros(len(self.groups), dtype=np.int64)
         self.lists = [padded(a) for a in (X, M, cols0, Y, ls, held, sps, rings)]
-        self.plists = [padded(a) for a in (indptrs, posts, weights, dsteps)] if ptab else \
-            [(np.zeros(2, dtype=np.int64),), (np.zeros(1, np.int32),), (np.zeros(1, dtype=fdt),),
-             (no_delays,)]
+        self.plists = [padded(a) for a in (rows, posts, weights, dsteps)] if ptab else \
+            [(np.zeros((1, self.threads + 1), dtype=np.int64),), (np.zeros(1, np.int32),),
+             (np.zeros(1, dtype=fdt),), (no_delays,)]
         self.rec_lists = [padded(self.rec_i), padded(self.rec_s)]
         self._last = 0  # parity buffer of the spikes of the last step run
         self._set_columns()

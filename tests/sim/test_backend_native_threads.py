@@ -13,7 +13,7 @@ import torch
 
 from neuromorph.sim import LIFGroup, Network, SpikeMonitor
 from neuromorph.sim.connectivity import fixed_probability
-from neuromorph.sim.kernels_native import BLOCK, split_parts
+from neuromorph.sim.kernels_native import BLOCK, row_bounds, split_parts
 from neuromorph.sim.loop_native import THREADS_ENV, rows_ascending
 
 pytest.importorskip("numba")
@@ -69,6 +69,20 @@ def test_parts_are_whole_blocks_covering_the_group() -> None:
         b = split_parts(n, threads)
         assert b[0] == 0 and b[-1] == n and np.all(np.diff(b) >= 0)
         assert np.all(b[1:-1] % BLOCK == 0)
+
+
+def test_row_bounds_give_each_threads_share_of_every_row() -> None:
+    rng = np.random.default_rng(0)
+    lens = rng.integers(0, 12, 40)
+    indptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    post = np.concatenate([np.sort(rng.choice(100, k, replace=False)) for k in lens])
+    inner = np.array([-5, 30, 64, 150])  # bounds below, inside and beyond the targets
+    bounds = row_bounds(indptr, post.astype(np.int32), inner)
+    assert bounds.shape == (40, 6)
+    for i in range(40):
+        row = post[indptr[i]:indptr[i + 1]]
+        expect = [0, *(np.searchsorted(row, inner, side="left")), row.size]
+        np.testing.assert_array_equal(bounds[i] - indptr[i], expect)
 
 
 def test_rows_ascending_detects_an_unsorted_row() -> None:
