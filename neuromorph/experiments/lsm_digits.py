@@ -73,11 +73,9 @@ from neuromorph.experiments.lsm_liquid import (  # noqa: E402
 )
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.models import linear_map, save_engine_network  # noqa: E402
-from neuromorph.sim.plasticity_astro import SENSES, AstroSTDPRule  # noqa: E402
+from neuromorph.sim.plasticity_astro import ASTROCYTES, SENSES, AstroSTDPRule  # noqa: E402
 
 ESTIMATE_WINDOW = 2.0  # s of learning averaged for the astrocyte's start and final estimates
-# the astrocyte's estimate per sense: the branching ratio, or E-cell spikes per input spike
-ESTIMATE = {"branching": "sigma", "input": "ratio"}
 SUMMARY = "NALSM: LIF liquid on Poisson digits; plain vs hand-tuned vs astrocyte-STDP liquid"
 
 
@@ -198,6 +196,7 @@ def save_liquid_model(run: RunDir, cfg: Config, liquid: LiquidRun, spec: LiquidS
 
 def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: list[tuple],
            history: np.ndarray, sense: str, learning_branching: np.ndarray) -> None:
+    astro = ASTROCYTES[sense]
     _, period = spec.steps_per_sample
     fig, ax = plt.subplots(len(runs), 1, figsize=(8, 2.4 * len(runs)), sharex=True)
     for a, (name, r) in zip(ax, runs.items(), strict=True):
@@ -212,12 +211,12 @@ def _plots(run: RunDir, runs: dict[str, LiquidRun], spec: LiquidSpec, sweep: lis
     ax[0].axhline(1.0, color="0.6", ls="--")
     ax[0].set_xlabel("excitatory weight scale")
     ax[0].set_ylabel("branching ratio")
-    est, gate = ("sigma", "gate g") if sense == "branching" else ("L / I", "depression 1 + A")
-    ax[1].plot(history[:, 0], history[:, 1], "k", lw=0.6, label=f"astrocyte {est}")
+    est, gate = astro.labels
+    ax[1].plot(history[:, 0], history[:, 1], "k", lw=0.6, label=est)
     ax[1].plot(history[:, 0], history[:, 2], "r", lw=0.6, label=gate)
     ax[1].axhline(1.0, color="0.6", ls="--")
-    if sense == "branching":
-        ax[1].set_ylim(-1.05, 1.5)  # the first few bins' estimates are wild (few samples)
+    if astro.history_ylim is not None:
+        ax[1].set_ylim(*astro.history_ylim)
     ax[1].set_xlabel("training time (s)")
     ax[1].legend()
     ax[2].plot(learning_branching[:, 0], learning_branching[:, 1], "o-k", ms=3)
@@ -289,7 +288,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
                        w_in=w_in_nalsm if nalsm else None, input_seed=seed + 2)
         runs[name] = r
         acc, c, val, readout = _accuracy(r, spec, cfg, n_tr, y_tr, y_te)
-        if name == "nalsm":
+        if nalsm:
             save_liquid_model(run, cfg, r, spec, readout, n_tr, acc)
         metrics[f"accuracy_{name}"] = acc
         metrics[f"readout_c_{name}"], metrics[f"val_accuracy_{name}"] = c, val
@@ -301,7 +300,7 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
     fin = history[np.isfinite(history[:, 1])]
     last = fin[fin[:, 0] >= fin[-1, 0] - ESTIMATE_WINDOW] if len(fin) else fin
     first = fin[fin[:, 0] <= fin[0, 0] + ESTIMATE_WINDOW] if len(fin) else fin
-    est = ESTIMATE[cfg.astro_sense]
+    est = ASTROCYTES[cfg.astro_sense].estimate
     metrics.update({
         "test_accuracy": metrics["accuracy_nalsm"],
         "tuned_scale": float(tuned_scale),

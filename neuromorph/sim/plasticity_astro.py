@@ -68,9 +68,6 @@ if TYPE_CHECKING:
     from neuromorph.sim.network import Network
     from neuromorph.sim.projections import Projection
 
-SENSES = ("branching", "input")
-
-
 @dataclass(frozen=True)
 class AstroSTDPRule:
     """Astrocyte-gated pair STDP (module docstring). ``a_*`` in weight units per pairing,
@@ -125,9 +122,18 @@ class AstroSTDPRule:
 class Astrocyte:
     """The online branching-ratio estimator of :class:`AstroSTDPRule` (``sense="branching"``,
     host scalars). ``count(n)`` adds ``n`` spikes to the open bin; ``close_bin(t)`` ends it
-    (``t`` in seconds) and appends ``(t, sigma, gate)`` to :attr:`history`."""
+    (``t`` in seconds) and appends ``(t, sigma, gate)`` to :attr:`history`.
 
-    def __init__(self, rule: AstroSTDPRule) -> None:
+    Both astrocytes share one interface: ``gates`` ``(g_+, g_-)``, ``observe`` (one step's
+    spike counts), ``history`` rows ``(t, estimate, gate)`` named by ``estimate`` / ``labels``,
+    ``state_dict``."""
+
+    estimate = "sigma"  # what history[:, 1] holds (the metric key's stem)
+    labels = ("astrocyte sigma", "gate g")  # plot labels of history[:, 1] and history[:, 2]
+    senses_input = False  # whether observe needs the input group's spike count
+    history_ylim: tuple[float, float] | None = (-1.05, 1.5)  # first bins' estimates are wild
+
+    def __init__(self, rule: AstroSTDPRule, dt: float) -> None:
         self.rule = rule
         self.lam = math.exp(-rule.bin_time / rule.tau_astro)
         self.s = np.zeros(5)  # S_1, S_a, S_b, S_aa, S_ab
@@ -145,6 +151,12 @@ class Astrocyte:
 
     def count(self, n: int) -> None:
         self.open += n
+
+    def observe(self, n_liq: int, n_in: int, t_end: float | None) -> None:
+        """One step: ``n_liq`` target spikes (``n_in`` unused); ``t_end``: the bin ends here."""
+        self.count(n_liq)
+        if t_end is not None:
+            self.close_bin(t_end)
 
     def close_bin(self, t: float) -> None:
         b, self.open = self.open, 0.0
@@ -178,6 +190,11 @@ class InputAstrocyte:
     ``(t, L / I, g_-)`` (liquid spikes per input spike, depression factor) to
     :attr:`history`."""
 
+    estimate = "ratio"
+    labels = ("astrocyte L / I", "depression 1 + A")
+    senses_input = True
+    history_ylim: tuple[float, float] | None = None
+
     def __init__(self, rule: AstroSTDPRule, dt: float) -> None:
         self.rule = rule
         self.decay = math.exp(-dt / rule.tau_astro)
@@ -210,11 +227,23 @@ class InputAstrocyte:
     def record(self, t: float) -> None:
         self.history.append((t, self.ratio, self.gates[1]))
 
+    def observe(self, n_liq: int, n_in: int, t_end: float | None) -> None:
+        """One step's liquid and input spike counts; ``t_end``: record the history here."""
+        self.step(n_liq, n_in)
+        if t_end is not None:
+            self.record(t_end)
+
     def state_dict(self) -> dict[str, Any]:
         return {"liquid_hz": self.liquid_hz, "input_hz": self.input_hz}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.liquid_hz, self.input_hz = float(state["liquid_hz"]), float(state["input_hz"])
+
+
+# what the astrocyte senses (``AstroSTDPRule.sense``) -> its class: the one place it is decided
+ASTROCYTES: dict[str, type[Astrocyte] | type[InputAstrocyte]] = {
+    "branching": Astrocyte, "input": InputAstrocyte}
+SENSES = tuple(ASTROCYTES)
 
 
 class AstroSTDPState(_EventRuleState):
@@ -225,13 +254,8 @@ class AstroSTDPState(_EventRuleState):
     def __init__(self, rule: AstroSTDPRule, proj: Projection, net: Network) -> None:
         super().__init__(proj, net, {"r": ("pre", rule.tau_plus), "o": ("post", rule.tau_minus)})
         self.rule = rule
-        self.astro: Astrocyte | InputAstrocyte
-        self.input_source: Any = None
-        if rule.sense == "input":
-            self.astro = InputAstrocyte(rule, net.dt)
-            self.input_source = net[rule.input_group]
-        else:
-            self.astro = Astrocyte(rule)
+        self.astro = ASTROCYTES[rule.sense](rule, net.dt)
+        self.input_source = net[rule.input_group] if self.astro.senses_input else None
         self.bin_steps = max(1, int(round(rule.bin_time / net.dt)))
 
     def on_pre(self, spikes: Any) -> None:
@@ -255,16 +279,9 @@ class AstroSTDPState(_EventRuleState):
                 bounded_add(self.w, syn, (g_plus * r.a_plus) * self.tr["r"][src],
                             r.w_min, r.w_max, False)
             self.bump(("o",), idx, False)
+        n_in = len(self.spiking(self.input_source.spikes)) if self.input_source is not None else 0
         end_of_bin = (step + 1) % self.bin_steps == 0
-        astro = self.astro
-        if isinstance(astro, InputAstrocyte):
-            astro.step(len(idx), len(self.spiking(self.input_source.spikes)))
-            if end_of_bin:
-                astro.record((step + 1) * self.net.dt)
-            return
-        astro.count(len(idx))
-        if end_of_bin:
-            astro.close_bin((step + 1) * self.net.dt)
+        self.astro.observe(len(idx), n_in, (step + 1) * self.net.dt if end_of_bin else None)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "astro": self.astro.state_dict()}
@@ -274,4 +291,5 @@ class AstroSTDPState(_EventRuleState):
         self.astro.load_state_dict(state["astro"])
 
 
-__all__ = ["SENSES", "AstroSTDPRule", "AstroSTDPState", "Astrocyte", "InputAstrocyte"]
+__all__ = ["ASTROCYTES", "SENSES", "AstroSTDPRule", "AstroSTDPState", "Astrocyte",
+           "InputAstrocyte"]
