@@ -46,7 +46,7 @@ from neuromorph.sim.backend_events import (
     Recorder,
     Schedule,
 )
-from neuromorph.sim.events_cpu import FILL_BLOCK
+from neuromorph.sim.events_cpu import CHUNK
 
 Array = Any  # np.ndarray for the numpy backend, torch.Tensor for the torch backend
 MATMUL_BLOCK = 1 << 15
@@ -283,7 +283,7 @@ class NumpyOps(ArrayOps):
         addr = np.zeros(proj.nnz + 1, dtype=np.int64)  # pad address 0 last
         addr[:-1] = proj.address.numpy()
         if ring:  # + delay * slot_size, block by block (no full-size temporaries)
-            steps, block = proj._dsteps.numpy(), FILL_BLOCK
+            steps, block = proj._dsteps.numpy(), CHUNK
             for start in range(0, proj.nnz, block):
                 stop = min(start + block, proj.nnz)
                 addr[start:stop] += steps[start:stop].astype(np.int64) * proj.slot_size

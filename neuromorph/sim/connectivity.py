@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.sim.events_cpu import CHUNK
+
 Pairs = tuple[Tensor, Tensor]
 Connector = Callable[[int, int, torch.Generator | None, int | None], Pairs]
 
@@ -51,7 +53,6 @@ def pair_order(pre: Tensor, post: Tensor, n_post: int) -> Tensor:
     return torch.from_numpy(lex_order(pre.long().numpy(), post.long().numpy(), n_post))
 
 
-CHUNK = 1 << 22  # elements per block of the blockwise passes (keeps temporaries small)
 
 
 def pairs_sorted(pre: Tensor, post: Tensor) -> bool:
@@ -187,14 +188,10 @@ class AllToAll:
 @dataclass(frozen=True)
 class FromIndices:
     """Explicit synapses; per-synapse weights / delays given with them follow *their* order
-    (the projection permutes them into the CSR order with :meth:`order`)."""
+    (the projection permutes them into the CSR order with the ``order`` of :meth:`unsorted`)."""
 
     pre: Tensor
     post: Tensor
-
-    def order(self, n_post: int) -> Tensor:
-        return pair_order(torch.as_tensor(self.pre).flatten(), torch.as_tensor(self.post).flatten(),
-                          n_post)
 
     def unsorted(self, n_pre: int, n_post: int) -> tuple[Tensor, Tensor, Tensor | None]:
         """``(pre, post, order)``: the index lists as given (checked, not copied) and the stable

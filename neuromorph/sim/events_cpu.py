@@ -30,15 +30,15 @@ def csr_ranges(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(shift, lens) + np.arange(total)
 
 
-FILL_BLOCK = 1 << 22  # synapses per block of the row-layout fill (bounds its temporaries)
+CHUNK = 1 << 22  # elements per block of the engine's blockwise build passes (small temporaries)
 
 
 def row_blocks(indptr: np.ndarray) -> list[tuple[int, int]]:
-    """Consecutive row ranges ``[r0, r1)`` of about :data:`FILL_BLOCK` synapses each (at least one
+    """Consecutive row ranges ``[r0, r1)`` of about :data:`CHUNK` synapses each (at least one
     row each)."""
     n_rows, out, r0 = indptr.size - 1, [], 0
     while r0 < n_rows:
-        r1 = int(np.searchsorted(indptr, indptr[r0] + FILL_BLOCK, side="right")) - 1
+        r1 = int(np.searchsorted(indptr, indptr[r0] + CHUNK, side="right")) - 1
         r1 = min(max(r1, r0 + 1), n_rows)
         out.append((r0, r1))
         r0 = r1
@@ -152,4 +152,5 @@ def stdp_update(rows: RowIndex, spikes: np.ndarray, partner: np.ndarray, weights
         STDPPathway(rows, partner)(spikes, weights, trace, w_min, w_max, multiplicative)
 
 
-__all__ = ["ELL_WASTE", "Propagator", "RowIndex", "STDPPathway", "csr_ranges", "stdp_update"]
+__all__ = ["CHUNK", "ELL_WASTE", "Propagator", "RowIndex", "STDPPathway", "csr_ranges",
+           "stdp_update"]

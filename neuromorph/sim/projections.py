@@ -29,8 +29,8 @@ import torch
 from torch import Tensor
 
 from neuromorph.sim.backend_events import Queue
-from neuromorph.sim.connectivity import CHUNK, Connector, FromIndices, csr_indptr, from_indices
-from neuromorph.sim.events_cpu import Propagator, RowIndex
+from neuromorph.sim.connectivity import Connector, FromIndices, csr_indptr, from_indices
+from neuromorph.sim.events_cpu import CHUNK, Propagator, RowIndex
 from neuromorph.sim.groups import NeuronGroup, SpikeSource, Subgroup, resolve
 from neuromorph.sim.plasticity import STDP, STDPState
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletSTDPRule
