@@ -105,18 +105,20 @@ def synapses(sc: Scaled, dt: float, rng: np.random.Generator) -> tuple[np.ndarra
     Drawn block by block (target population outer, source inner: the random stream of NEST's
     ``fixed_total_number`` recipe) and returned sorted by ``(pre, post)``, stably, so multapses
     keep their drawing order: the order :class:`~neuromorph.sim.Projection` puts them in, which
-    then needs no sort. Indices are int32, and a block keeps its local indices as uint16 until
-    it is placed, and is gathered into the result one field at a time (freed as it goes).
+    then needs no sort. Indices are int32, and a block keeps its local indices as uint16 (while
+    they fit) until it is placed, and is gathered into the result one field at a time (freed as
+    it goes).
     """
     off = np.concatenate([[0], np.cumsum(sc.n)])
+    local = np.uint16 if max(sc.n) <= 2**16 else np.int32  # scale <= 1: always uint16
     blocks: dict[tuple[int, int], list[np.ndarray | None]] = {}
     for i in range(8):
         for j in range(8):
             k = int(sc.n_syn[i, j])
             if k <= 0:
                 continue
-            pre = rng.integers(0, sc.n[j], k).astype(np.uint16)  # local (< 2**16 at full scale)
-            post = rng.integers(0, sc.n[i], k).astype(np.uint16)
+            pre = rng.integers(0, sc.n[j], k).astype(local)
+            post = rng.integers(0, sc.n[i], k).astype(local)
             mean = sc.psc[i, j]
             w = _redraw(rng, mean, abs(mean) * PSP_REL_SD, k,
                         (lambda x: x >= 0) if mean > 0 else (lambda x: x <= 0))
