@@ -37,3 +37,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def _autograd_left_on():
+    """A test (or the library under it) that leaves autograd switched off fails here, and is
+    put right, instead of silently breaking every gradient test that runs after it."""
+    import torch
+
+    yield
+    if not torch.is_grad_enabled():
+        torch.set_grad_enabled(True)
+        pytest.fail("autograd was left switched off (a torch.no_grad() entered and never left)")

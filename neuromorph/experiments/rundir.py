@@ -296,9 +296,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 @contextlib.contextmanager
 def managed_run(out: Path, name: str, config: ExperimentConfig, mode: str) -> Iterator[_Session]:
-    """Supervise one experiment writing into ``out``: status, metrics last, interrupts."""
+    """Supervise one experiment writing into ``out``: status, metrics last, interrupts.
+
+    The caller's autograd mode is restored on the way out: a Ctrl-C that lands inside
+    ``torch.no_grad().__enter__`` (after autograd was switched off, before the ``with`` took
+    hold) would otherwise leave autograd off for everything the process does next."""
     check_out_dir(out, name, config, mode)
     session = _Session(Path(out), name, mode)
+    grad_enabled = torch.is_grad_enabled()
     token = _SESSION.set(session)
     try:
         with _sigterm_as_interrupt():  # covers finish() too: no signal lands unhandled
@@ -322,6 +327,7 @@ def managed_run(out: Path, name: str, config: ExperimentConfig, mode: str) -> It
                     session.rundir.set_status("failed", error=one_line(exc))
                 raise
     finally:
+        torch.set_grad_enabled(grad_enabled)
         _SESSION.reset(token)
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from neuromorph import experiments
@@ -206,3 +207,18 @@ def test_a_folder_a_live_process_is_writing_is_refused(tmp_path):
     for flags in ({"resume": True}, {"overwrite": True}):
         with pytest.raises(RunDirError, match=f"is being written by process {os.getppid()}"):
             experiments.run("oja-pca", {}, out, progress=False, **flags)
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, RuntimeError])
+def test_an_interrupted_or_failed_run_gives_back_the_callers_autograd_mode(tmp_path, failure):
+    # a Ctrl-C landing inside torch.no_grad().__enter__ switches autograd off and skips the
+    # matching __exit__; the runs after it in the same process then silently train nothing
+    from neuromorph.experiments.config import build_config
+    from neuromorph.experiments.rundir import managed_run
+
+    config = build_config(experiments.load("oja-pca").Config, {})
+    expected = RunInterruptedError if failure is KeyboardInterrupt else RuntimeError
+    with pytest.raises(expected), managed_run(tmp_path / "run", "oja-pca", config, "new"):
+        torch.no_grad().__enter__()  # the half-entered block the interrupt leaves behind
+        raise failure()
+    assert torch.is_grad_enabled()
