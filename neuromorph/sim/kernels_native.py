@@ -10,9 +10,10 @@ One call advances the network from ``start`` to at most ``stop`` steps, running 
     synapses    for every projection, every spike of its source (ascending index), every synapse
                 of that row (CSR order): ``target += w`` (one weight per synapse, or one for the
                 whole projection) in the state (no delay) or in the ring
-                slot ``(step + d) mod D``; then every ring slot ``step mod D`` is added to the
-                state and cleared; ``v`` of refractory neurons is put back (``(unless
-                refractory)`` also holds for ``v_post += w``)
+                slot ``(step + d) mod D``; then every Poisson input adds its step's row of
+                drawn ``weight * k`` to its target (in the order added); then every ring slot
+                ``step mod D`` is added to the state and cleared; ``v`` of refractory neurons
+                is put back (``(unless refractory)`` also holds for ``v_post += w``)
     resets      v = v_reset for the neurons that spiked
 
 Threads: every group is cut into ``T`` contiguous parts (whole blocks of :data:`BLOCK`
@@ -52,6 +53,8 @@ from numba.extending import intrinsic
 G_N, G_K, G_R, G_CLAMP, G_RING_D, G_REC, G_HOLD, G_NC0 = range(8)
 # projection table columns (int64)
 P_SRC, P_TGT, P_BASE, P_MODE, P_DELAY, P_T0, P_UNIFORM = range(7)
+# Poisson input table columns (int64): its draws for step s are row s + I_SHIFT of its buffer
+I_GROUP, I_ROW, I_SHIFT = range(3)
 MODE_DIRECT, MODE_RING, MODE_RING_PER_SYNAPSE = 0, 1, 2
 
 BLOCK = 512  # neurons per block of the state update (its rows stay in the L1 cache)
@@ -249,9 +252,9 @@ def row_bounds(indptr, post, inner):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts, pcounts, ptab,
-                 rows, posts, weights, dsteps):
+                 rows, posts, weights, dsteps, pins, pbufs):
     """Synapses and resets slots of step ``step`` for the neurons of part ``t`` of every group:
-    propagation onto them, ring delivery, restore of refractory ``v``, reset."""
+    propagation onto them, Poisson inputs, ring delivery, restore of refractory ``v``, reset."""
     b = step & 1
     for p in range(ptab.shape[0]):
         src, tgt = ptab[p, P_SRC], ptab[p, P_TGT]
@@ -283,6 +286,11 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
             else:
                 for q in range(q0, q1):
                     out[off + post[q]] += w[q]
+    for q in range(pins.shape[0]):
+        g = pins[q, I_GROUP]
+        x, drawn = Xs[g][pins[q, I_ROW]], pbufs[q][step + pins[q, I_SHIFT]]
+        for j in range(parts[g, t], parts[g, t + 1]):
+            x[j] += drawn[j]
     for g in range(gtab.shape[0]):
         lo, hi = parts[g, t], parts[g, t + 1]
         n, X = gtab[g, G_N], Xs[g]
@@ -310,12 +318,13 @@ def _finish_part(step, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, count
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss,
-               helds, sps, rings, counts, pcounts, ptab, rows, posts, weights, dsteps):
+               helds, sps, rings, counts, pcounts, ptab, rows, posts, weights, dsteps, pins,
+               pbufs):
     """Thread ``t``'s share of one region: finish step ``step - 1`` (``tail``), then the groups
     and thresholds slots of step ``step`` (``head``) on its neurons."""
     if tail:
         _finish_part(step - 1, t, gtab, parts, vreset, Xs, lss, helds, sps, rings, counts,
-                     pcounts[(step - 1) & 1], ptab, rows, posts, weights, dsteps)
+                     pcounts[(step - 1) & 1], ptab, rows, posts, weights, dsteps, pins, pbufs)
     if head:
         pc = pcounts[step & 1]
         for g in range(gtab.shape[0]):
@@ -351,7 +360,8 @@ def _merge_and_record(step, gtab, parts, sps, counts, pcounts, rec_i, rec_s, rec
 
 @nb.njit(cache=True, nogil=True, parallel=True)
 def run_steps(start, stop, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, lss, helds, sps,
-              rings, counts, pcounts, ptab, rows, posts, weights, dsteps, rec_i, rec_s, rec_n):
+              rings, counts, pcounts, ptab, rows, posts, weights, dsteps, pins, pbufs, rec_i,
+              rec_s, rec_n):
     """Advance from step ``start`` towards ``stop`` with ``T = parts.shape[1] - 1`` threads;
     returns the step reached (earlier than ``stop`` when a spike record buffer could overflow:
     flush and call again). Spikes of the last step are ``sps[g][(reached - 1) & 1]``."""
@@ -366,12 +376,12 @@ def run_steps(start, stop, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys, ls
         if T == 1:
             _step_part(step, 0, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0, Ys,
                        lss, helds, sps, rings, counts, pcounts, ptab, rows, posts, weights,
-                       dsteps)
+                       dsteps, pins, pbufs)
         else:
             for t in nb.prange(T):
                 _step_part(step, t, head, tail, gtab, parts, vth, vreset, csts, Xs, Ms, cols0,
                            Ys, lss, helds, sps, rings, counts, pcounts, ptab, rows, posts,
-                           weights, dsteps)
+                           weights, dsteps, pins, pbufs)
         if not head:
             return step
         _merge_and_record(step, gtab, parts, sps, counts, pcounts, rec_i, rec_s, rec_n)

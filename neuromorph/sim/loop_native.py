@@ -11,6 +11,9 @@ else: the per-step path, same results):
 - :class:`~neuromorph.sim.groups.LIFGroup` groups (any channels, refractoriness, delta synapses
   onto ``v``), on the numpy CPU backend, float32 or float64;
 - static projections (no plasticity) between them, with shared or per-synapse delays;
+- :class:`~neuromorph.sim.poisson_input.PoissonInput` onto them: each keeps drawing its
+  counts in torch, a chunk of steps at a time (the same draws as the per-step path), and the
+  kernel adds the chunk's rows; a run is cut into calls at the chunk ends;
 - :class:`~neuromorph.sim.monitors.SpikeMonitor` on them (groups or subgroups).
 
 Memory: the kernel reads each projection's own CSR arrays (``post`` int32, the weights) and a
@@ -57,6 +60,7 @@ def supported(net: Network) -> bool:
     """Whether every object of ``net`` is one the compiled loop implements (module docstring)."""
     from neuromorph.sim.groups import LIFGroup
     from neuromorph.sim.monitors import SpikeMonitor
+    from neuromorph.sim.poisson_input import PoissonInput
     from neuromorph.sim.projections import Projection
 
     if not net.ops.compiled_loop:
@@ -68,7 +72,7 @@ def supported(net: Network) -> bool:
         if type(o) is Projection and o.plasticity is None and o.post.dtype == torch.int32 and \
                 type(o.source_group) is LIFGroup and type(o.target_group) is LIFGroup:
             continue
-        if type(o) is SpikeMonitor and type(o.group) is LIFGroup:
+        if type(o) in (SpikeMonitor, PoissonInput) and type(o.group) is LIFGroup:
             continue
         return False
     return True
@@ -104,6 +108,7 @@ class NativeLoop:
             split_parts,
         )
         from neuromorph.sim.monitors import SpikeMonitor
+        from neuromorph.sim.poisson_input import PoissonInput
         from neuromorph.sim.projections import Projection
 
         net.ops.require("compiled_loop", "the compiled event loop")
@@ -172,6 +177,11 @@ class NativeLoop:
             [(np.zeros((1, self.threads + 1), dtype=np.int64),), (np.zeros(1, np.int32),),
              (np.zeros(1, dtype=fdt),), (no_delays,)]
         self.rec_lists = [padded(self.rec_i), padded(self.rec_s)]
+        self.inputs = [o for o in net.objects if type(o) is PoissonInput]
+        self.pins = np.array([[gid[id(i.group)], i.group.target_row(i.var), 0]
+                              for i in self.inputs], dtype=np.int64).reshape(-1, 3)
+        self.pbufs = padded([i._buf for i in self.inputs]) if self.inputs else \
+            (np.zeros((1, 1), dtype=fdt),)
         self._last = 0  # parity buffer of the spikes of the last step run
         self._set_columns()
         self._set_weights()
@@ -212,7 +222,7 @@ class NativeLoop:
 
         reached = run_steps(start, stop, self.gtab, self.parts, self.vth, self.vreset, self.csts,
                             *self.lists, self.counts, self.pcounts, self.ptab, *self.plists,
-                            *self.rec_lists, self.rec_n)
+                            self.pins, self.pbufs, *self.rec_lists, self.rec_n)
         if reached > start:
             self._last = (reached - 1) & 1
         return reached
@@ -223,9 +233,25 @@ class NativeLoop:
         self._set_weights()
         step = start
         while step < stop:
-            step = self._call(step, stop)
+            reached = self._call(step, self._draw_inputs(step, stop))
+            for i in self.inputs:
+                i.k += reached - step
+            step = reached
             self._flush()
         self._publish_spikes()
+
+    def _draw_inputs(self, step: int, stop: int) -> int:
+        """Draw the next chunk of every Poisson input that has used up its draws (at the step
+        that needs them, in the order added, as the per-step path does); returns the step where
+        the first input runs out, the end of the next call."""
+        from neuromorph.sim.kernels_native import I_SHIFT
+
+        for q, i in enumerate(self.inputs):
+            if i.k >= i.chunk:
+                i._draw()
+            stop = min(stop, step + i.chunk - i.k)
+            self.pins[q, I_SHIFT] = i.k - step
+        return stop
 
     def _flush(self) -> None:
         """Hand the recorded spikes to the monitors (in time order, local indices)."""

@@ -15,6 +15,7 @@ from neuromorph.sim import LIFGroup, Network, SpikeMonitor
 from neuromorph.sim.connectivity import fixed_probability
 from neuromorph.sim.kernels_native import BLOCK, row_bounds, split_parts
 from neuromorph.sim.loop_native import THREADS_ENV, rows_ascending
+from neuromorph.sim.poisson_input import PoissonInput
 
 pytest.importorskip("numba")
 F64 = torch.float64
@@ -22,7 +23,8 @@ F64 = torch.float64
 
 def two_groups(threads: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Network, SpikeMonitor]:
     """Recurrent CUBA-like group with per-synapse delays, and a refractory delta-synapse group
-    fed from a subgroup (clamped ``v``): every kernel mode crosses the thread boundary."""
+    fed from a subgroup (clamped ``v``) and a Poisson input: every kernel mode crosses the
+    thread boundary."""
     monkeypatch.setenv(THREADS_ENV, str(threads))
     net = Network(dt=1e-4, seed=3, dtype=F64)
     g = net.generator("init")
@@ -37,6 +39,7 @@ def two_groups(threads: int, monkeypatch: pytest.MonkeyPatch) -> tuple[Network, 
                 delay=lambda n, gen: torch.rand(n, generator=gen, dtype=F64) * 3e-3, name="I")
     net.connect(A[:600], B[200:], "v", fixed_probability(0.05), weight=2e-3, delay=1e-3,
                 name="AB")
+    net.add(PoissonInput(B, "v", 200, 20.0, 0.3e-3, name="bg"))
     mon = net.add(SpikeMonitor(A, name="sa"), SpikeMonitor(B, name="sb"))
     return net, mon
 

@@ -17,6 +17,7 @@ import torch
 from neuromorph.sim import LIFGroup, Network, PoissonGroup, SpikeMonitor
 from neuromorph.sim.connectivity import fixed_probability
 from neuromorph.sim.loop_native import ENV_SWITCH, NativeLoop, native_available
+from neuromorph.sim.poisson_input import PoissonInput
 
 pytest.importorskip("numba")
 DT = 1e-4
@@ -70,6 +71,24 @@ def fused_forms(dtype: torch.dtype) -> tuple[Network, list[SpikeMonitor]]:
     return net, [net.add(SpikeMonitor(A, name="a")), net.add(SpikeMonitor(B, name="b"))]
 
 
+def poisson_driven(dtype: torch.dtype) -> tuple[Network, list[SpikeMonitor]]:
+    """Poisson inputs (Brian2's ``PoissonInput``) onto a channel and onto ``v`` of a group that
+    holds ``v`` while refractory, per-neuron source counts, two inputs on one stream whose draw
+    chunks end at different steps (the groups differ in size), delayed recurrent synapses."""
+    net = Network(dt=DT, seed=11, dtype=dtype)
+    A = net.add(LIFGroup(5000, tau_m=10e-3, v_rest=-65e-3, v_threshold=-50e-3, v_reset=-65e-3,
+                         refractory=2e-3, channels={"ge": 2e-3}, name="A"))
+    B = net.add(LIFGroup(1500, tau_m=15e-3, v_rest=-70e-3, v_threshold=-52e-3, v_reset=-70e-3,
+                         refractory=3e-3, name="B"))
+    counts = 800 + torch.arange(A.n) % 400
+    net.add(PoissonInput(A, "ge", counts, 10.0, 0.8e-3, name="to_A"))
+    net.add(PoissonInput(B, "v", 500, 12.0, 0.4e-3, name="to_B"))
+    net.connect(A, B, "v", fixed_probability(0.01), weight=0.5e-3, delay=1e-3, name="AB")
+    net.connect(B, A, "ge", fixed_probability(0.02), weight=-0.6e-3,
+                delay=lambda n, gen: torch.rand(n, generator=gen, dtype=F64) * 3e-3, name="BA")
+    return net, [net.add(SpikeMonitor(A, name="a")), net.add(SpikeMonitor(B, name="b"))]
+
+
 def run_both(build: Callable[[], tuple[Network, list[SpikeMonitor]]], durations: list[float],
              monkeypatch: pytest.MonkeyPatch) -> list[tuple[Network, list[SpikeMonitor]]]:
     out = []
@@ -118,6 +137,17 @@ def test_fused_updates_and_integration_while_refractory(dtype: torch.dtype, atol
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     ref, nat = run_both(lambda: fused_forms(dtype), [0.1, 0.05], monkeypatch)
     assert not ref[0]["A"].clamp_v and ref[0]["B"].clamp_v
+    assert_same(ref, nat, atol)
+
+
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-14), (torch.float32, 1e-6)])
+def test_poisson_inputs_draw_the_same_counts_in_the_compiled_loop(
+        dtype: torch.dtype, atol: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    ref, nat = run_both(lambda: poisson_driven(dtype), [0.0317, 0.0213], monkeypatch)
+    assert nat[0]["B"].clamp_v and nat[0]._native.inputs  # v held; the inputs run compiled
+    for name in ("to_A", "to_B"):
+        assert nat[0][name].k == ref[0][name].k  # both paths stop at the same draw
+        assert torch.equal(nat[0][name].buf, ref[0][name].buf)
     assert_same(ref, nat, atol)
 
 
