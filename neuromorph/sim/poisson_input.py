@@ -8,16 +8,20 @@ slot, Brian2's ``when='synapses'``) it adds::
 
 which is exact for spikes on the ``dt`` grid (several sources may fire in one step, unlike one
 Poisson spike source of rate ``n_inputs * rate``) and needs no synapses. ``n_inputs`` may differ
-per neuron (``[n]``). Draws come from ``net.generator(stream)``, a chunk of steps at a time.
+per neuron (``[n]``). Draws come from ``net.generator(stream)``, a chunk of steps at a time: by
+inversion of uniforms (:mod:`neuromorph.sim.binomial`; 3-4x faster) while the mean
+``n_inputs * rate * dt`` is at most 30 and ``rate * dt < 0.5``, else ``torch.binomial``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from neuromorph.sim.binomial import binomial_by_inversion, inversion_applies
 from neuromorph.sim.groups import NeuronGroup
 
 if TYPE_CHECKING:
@@ -56,12 +60,24 @@ class PoissonInput:
         self._buf = self.ops.view(self.buf)
         self._x = g._X[g.row(self.var)]
         self.k = self.chunk
+        self.inversion = inversion_applies(float(self.counts.max()) if g.n else 0.0, p)
 
     def _draw(self) -> None:
-        counts = self.counts.expand(self.chunk, -1)
-        k = torch.binomial(counts, torch.full_like(counts, self.p), generator=self.gen)
-        self.buf.copy_(k * self.weight)
+        """The next ``chunk`` steps of ``weight * k`` into ``buf``."""
         self.k = 0
+        if not self.inversion:
+            counts = self.counts.expand(self.chunk, -1)
+            k = torch.binomial(counts, torch.full_like(counts, self.p), generator=self.gen)
+            self.buf.copy_(k * self.weight)
+            return
+        u = torch.rand(self.buf.shape, generator=self.gen, dtype=torch.float64,
+                       device=self.gen.device).cpu()
+        host = self.buf if self.buf.device.type == "cpu" else \
+            torch.empty(self.buf.shape, dtype=self.buf.dtype)
+        binomial_by_inversion(u.numpy(), np.ascontiguousarray(self.counts.numpy()), self.p,
+                              self.weight, host.numpy())
+        if host is not self.buf:
+            self.buf.copy_(host)
 
     def apply(self, step: int) -> None:
         if self.k >= self.chunk:
