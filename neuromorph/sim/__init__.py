@@ -3,7 +3,8 @@
 The event-driven network simulator, with Brian2's schedule and semantics (each module's
 docstring gives the equations and the Brian2 equivalent): :class:`Network`, neuron groups
 (:class:`LIFGroup`, :class:`AdaptiveLIFGroup`, :class:`COBALIFGroup`, :class:`HHGroup`,
-:class:`IzhikevichGroup`), inputs and white noise, projections with CSR synapses and delays,
+:class:`IzhikevichGroup`), inputs (currents, Poisson and spike-generator groups, Brian2's
+:class:`PoissonInput`) and white noise, projections with CSR synapses and delays,
 plasticity on events (pair STDP, triplet STDP, reward-modulated STDP, Tsodyks-Markram short-term
 plasticity), monitors and checkpoints. Multi-step neuron kernels for training
 live in :mod:`neuromorph.sim.kernels`; the event kernels in
@@ -23,6 +24,7 @@ from neuromorph.sim.network import Network
 from neuromorph.sim.noise import WhiteNoise
 from neuromorph.sim.plasticity import STDP
 from neuromorph.sim.plasticity_events import RewardSTDPRule, TripletParams, TripletSTDPRule
+from neuromorph.sim.poisson_input import PoissonInput
 from neuromorph.sim.projections import Projection
 from neuromorph.sim.short_term import TsodyksMarkram
 
@@ -43,6 +45,7 @@ __all__ = [
     "Network",
     "NeuronGroup",
     "PoissonGroup",
+    "PoissonInput",
     "PopulationRateMonitor",
     "Projection",
     "SpikeGeneratorGroup",

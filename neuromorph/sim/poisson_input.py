@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuromorph.sim.binomial import binomial_by_inversion, inversion_applies
 from neuromorph.sim.groups import NeuronGroup
 
 if TYPE_CHECKING:
@@ -60,6 +59,8 @@ class PoissonInput:
         self._buf = self.ops.view(self.buf)
         self._x = g._X[g.row(self.var)]
         self.k = self.chunk
+        from neuromorph.sim.binomial import inversion_applies  # numba loads on first use
+
         self.inversion = inversion_applies(float(self.counts.max()) if g.n else 0.0, p)
 
     def _draw(self) -> None:
@@ -70,6 +71,8 @@ class PoissonInput:
             k = torch.binomial(counts, torch.full_like(counts, self.p), generator=self.gen)
             self.buf.copy_(k * self.weight)
             return
+        from neuromorph.sim.binomial import binomial_by_inversion
+
         u = torch.rand(self.buf.shape, generator=self.gen, dtype=torch.float64,
                        device=self.gen.device).cpu()
         host = self.buf if self.buf.device.type == "cpu" else \
