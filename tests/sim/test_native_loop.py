@@ -151,6 +151,25 @@ def test_poisson_inputs_draw_the_same_counts_in_the_compiled_loop(
     assert_same(ref, nat, atol)
 
 
+def test_a_checkpoint_mid_chunk_resumes_the_poisson_draws(tmp_path, monkeypatch) -> None:
+    from neuromorph.sim import load_checkpoint, save_checkpoint
+
+    monkeypatch.setenv(ENV_SWITCH, "1")
+    whole, whole_mons = poisson_driven(F64)
+    whole.run(0.05)
+    first, _ = poisson_driven(F64)
+    first.run(0.0317)  # 317 steps: inside the second chunk of both inputs
+    save_checkpoint(first, tmp_path / "net.pt")
+    second, mons = poisson_driven(F64)
+    load_checkpoint(second, tmp_path / "net.pt")
+    second.run(0.0183)
+    assert second._native is not None
+    for m_whole, m in zip(whole_mons, mons, strict=True):
+        assert m.num_spikes == m_whole.num_spikes > 1000
+        np.testing.assert_array_equal(m.i, m_whole.i)
+        np.testing.assert_array_equal(m.steps, m_whole.steps)
+
+
 def test_compiled_loop_keeps_only_the_csr_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
     """A static synapse costs its two int32 indices and its weight: no row layout is built."""
     monkeypatch.setenv(ENV_SWITCH, "1")
