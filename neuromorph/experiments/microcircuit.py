@@ -18,6 +18,7 @@ beside a Poisson process's (``rates.png``), spikes and metrics.json.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import torch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from neuromorph import plot  # noqa: E402
+from neuromorph.errors import NeuromorphError  # noqa: E402
 from neuromorph.experiments.config import ExperimentConfig  # noqa: E402
 from neuromorph.experiments.cuba import isi_cv  # noqa: E402
 from neuromorph.experiments.microcircuit_params import (  # noqa: E402
@@ -63,6 +65,9 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: acceptance band around the reference rate: |rate - ref| <= max(REL_TOL * ref, ABS_TOL)
 REL_TOL, ABS_TOL = 0.5, 0.5
 POP_COLORS = ("#595289", "#af143c")  # excitatory, inhibitory
+#: peak memory per recurrent synapse, bytes (the build's; measured 36.4 at full scale and 38.4
+#: at scale 0.1 k_scale 1.0 over the imports, docs/benchmarks.md), rounded up
+PEAK_BYTES_PER_SYNAPSE = 40
 
 
 @dataclass
@@ -277,7 +282,36 @@ def figures(cfg: Config, i: np.ndarray, t: np.ndarray, sc: Scaled,
     return out
 
 
+def available_memory() -> int | None:
+    """Bytes this machine can still give a process (``MemAvailable``), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_memory(cfg: Config, available: int | None) -> None:
+    """Refuse, in one line, a microcircuit whose build would not fit in ``available`` bytes
+    (``PEAK_BYTES_PER_SYNAPSE`` per synapse), before anything is drawn or written."""
+    n_syn = int(scaled(cfg.scale, cfg.k, cfg.background == "poisson").n_syn.sum())
+    need = PEAK_BYTES_PER_SYNAPSE * n_syn
+    if available is not None and need > available:
+        raise NeuromorphError(
+            f"microcircuit at scale {cfg.scale:g}, k_scale {cfg.k:g} ({n_syn / 1e6:.1f} M "
+            f"synapses) needs about {need / 2**30:.1f} GiB, and this machine has "
+            f"{available / 2**30:.1f} GiB available: pass --set scale=0.1 (0.1 GiB of synapses) "
+            "or a smaller k_scale, or run it on a larger machine")
+
+
 def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
+    check_memory(cfg, available_memory())
     run = RunDir(out_dir, "microcircuit", cfg)
     t0 = time.perf_counter()
     net, P, spikes, sc = build(cfg)

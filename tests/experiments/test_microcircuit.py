@@ -87,6 +87,23 @@ def test_bad_scale_is_a_clear_error(capsys, tmp_path):
     assert "scale must be in (0, 1]" in capsys.readouterr().err
 
 
+def test_a_microcircuit_too_large_for_the_machine_is_refused_in_one_line(capsys, tmp_path,
+                                                                        monkeypatch):
+    from neuromorph.experiments import microcircuit
+
+    monkeypatch.setattr(microcircuit, "available_memory", lambda: 4 * 2**30)
+    out = tmp_path / "full"
+    assert main(["run", "microcircuit", "--set", "scale=1.0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "298.9 M synapses) needs about 11.1 GiB" in err and "4.0 GiB available" in err
+    assert "--set scale=0.1" in err
+    assert not (out / "metrics.json").exists()
+    small = microcircuit.Config(scale=0.1)
+    microcircuit.check_memory(small, 4 * 2**30)  # 3.0 M synapses: fits
+    microcircuit.check_memory(microcircuit.Config(scale=1.0), None)  # unknown: not refused
+
+
 def test_synapses_come_in_the_stable_csr_order_of_the_draws():
     """The same random stream drawn block by block in NEST's order (target population outer)
     and sorted with numpy's stable lexsort: identical pairs, weights and delays."""
