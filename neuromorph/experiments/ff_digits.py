@@ -33,6 +33,7 @@ from neuromorph.experiments.plots import seed_mean_text  # noqa: E402
 from neuromorph.experiments.rules_cell import CellResult, CellSettings, run_cell  # noqa: E402
 from neuromorph.experiments.rules_data import DATASETS  # noqa: E402
 from neuromorph.experiments.rules_entries import all_entries  # noqa: E402
+from neuromorph.experiments.run_results import advance_when_resumed  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.models import build_module  # noqa: E402
 from neuromorph.specs import spec_from_dict  # noqa: E402
@@ -117,12 +118,8 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
             bar.update()
         return out
 
-    def skip(seed: int, resumed: bool) -> None:
-        if resumed:  # a finished seed of a resumed run
-            bar.update(len(cfg.methods))
-
     per_seed = run.seed_results(range(cfg.seed, cfg.seed + cfg.seeds), train_methods,
-                                on_done=skip)
+                                on_done=advance_when_resumed(bar, len(cfg.methods)))
     results = {m: [CellResult.from_dict(s[m]) for s in per_seed] for m in cfg.methods}
     bar.close()
     metrics = summarize(results)

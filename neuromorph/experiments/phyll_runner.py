@@ -22,6 +22,7 @@ from neuromorph.experiments.phyll_common import (
     table,
 )
 from neuromorph.experiments.plots import learning_curves, loss_curves
+from neuromorph.experiments.run_results import advance_when_resumed
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.hardware_models import make_system
 from neuromorph.hardware_models.base import PhysicalSystem
@@ -94,10 +95,7 @@ def run_methods_over_seeds(
             out[method] = _to_saved(result)
         return out
 
-    def skip(seed: int, resumed: bool) -> None:
-        if resumed:  # a finished seed of a resumed run
-            bar.update(len(cfg.methods) * settings.epochs)
-
+    skip = advance_when_resumed(bar, len(cfg.methods) * settings.epochs)
     trained: dict[tuple[int, str], Any] = {}
     for seed, saved in zip(seeds, run.seed_results(seeds, train_methods, on_done=skip),
                            strict=True):

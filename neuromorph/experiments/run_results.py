@@ -142,4 +142,16 @@ class ResultStore:
         return result
 
 
-__all__ = ["RESULT_KEY", "SEED_KEY", "SEEDS_DIR", "ResultStore", "seed_key"]
+def advance_when_resumed(bar: Any, units: int) -> Callable[[int, bool], None]:
+    """An ``on_done`` for :meth:`ResultStore.seed_results`: a seed finished by an earlier run
+    moves the progress ``bar`` by the ``units`` its training would have."""
+
+    def on_done(seed: int, resumed: bool) -> None:
+        if resumed:
+            bar.update(units)
+
+    return on_done
+
+
+__all__ = ["RESULT_KEY", "SEED_KEY", "SEEDS_DIR", "ResultStore", "advance_when_resumed",
+           "seed_key"]

@@ -23,6 +23,7 @@ from neuromorph import plot
 from neuromorph.data.poisson_digits import minibatches
 from neuromorph.experiments.config import ExperimentConfig
 from neuromorph.experiments.plots import seed_mean_text
+from neuromorph.experiments.run_results import advance_when_resumed
 from neuromorph.experiments.rundir import RunDir
 from neuromorph.learning_rules.spike_losses import get_loss, predict, rate_regularizer
 from neuromorph.networks.spiking_layers import SpikingLinear, SpikingSequential
@@ -267,11 +268,7 @@ def run_snn(
         trained[seed] = result.model  # this run's live network
         return result.to_saved()
 
-    def skip(seed: int, resumed: bool) -> None:
-        if resumed:  # a finished seed of a resumed run
-            bar.update(cfg.epochs)
-
-    saved = run.seed_results(seeds, train, on_done=skip)
+    saved = run.seed_results(seeds, train, on_done=advance_when_resumed(bar, cfg.epochs))
     task = tasks[seeds[-1]] if seeds[-1] in tasks else task_for(seeds[-1])
     results = [SeedResult.from_saved(r, trained[r["seed"]] if r["seed"] in trained
                                      else _rebuilt(cfg, task, r)) for r in saved]

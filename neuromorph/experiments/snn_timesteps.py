@@ -52,6 +52,7 @@ from tqdm import tqdm  # noqa: E402
 
 from neuromorph import plot  # noqa: E402
 from neuromorph.data.poisson_digits import DigitsSplit, digits_split, minibatches  # noqa: E402
+from neuromorph.experiments.run_results import advance_when_resumed  # noqa: E402
 from neuromorph.experiments.rundir import RunDir  # noqa: E402
 from neuromorph.experiments.snn_common import SNNConfig, build_network  # noqa: E402
 from neuromorph.experiments.snn_eval import ChipResult, deploy, torch_threads  # noqa: E402
@@ -315,12 +316,8 @@ def main(cfg: Config, out_dir: Path, progress: bool = True) -> Path:
         return {"metrics": m, "notes": notes,
                 "one_step": {k: v.cpu() for k, v in net.state_dict().items()}}
 
-    def skip(seed: int, resumed: bool) -> None:
-        if resumed:  # a finished seed of a resumed run
-            bar.update(n_epochs)
-
     with torch_threads(cfg.threads):
-        saved = run.seed_results(seeds, train_seed, on_done=skip)
+        saved = run.seed_results(seeds, train_seed, on_done=advance_when_resumed(bar, n_epochs))
     bar.close()
     per_seed, notes = [s["metrics"] for s in saved], saved[-1]["notes"]
     one_step = live[seeds[-1]] if seeds[-1] in live else _rebuilt(cfg, saved[-1]["one_step"])
