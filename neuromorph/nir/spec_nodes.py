@@ -37,6 +37,7 @@ from neuromorph import specs
 from neuromorph.nir.convention import NIRConversionError, metadata_get, node_error
 from neuromorph.nir.registry import NODE_TYPES
 from neuromorph.nir.spec_codec import META_KEY, Shape, Weights
+from neuromorph.specs.shapes import output_shape
 
 #: spec class -> its node writer (Affine covers Affine and Linear, Conv both Conv1d and 2d, ...)
 _WRITERS = {e.spec_class: e.to_node for e in NODE_TYPES.values() if e.to_node is not None}
@@ -86,32 +87,6 @@ def node_to_spec(node: Any) -> tuple[specs.Spec, Weights | None]:
 
 
 # --------------------------------------------------------------------------- graphs
-def output_shape(spec: specs.Spec, shape: Shape | None) -> Shape | None:
-    """Per-sample feature shape after ``spec`` for input features ``shape`` (``None``: unknown)."""
-    if isinstance(spec, specs.Input):
-        return spec.shape
-    if isinstance(spec, specs.Affine):
-        return (spec.out_features,)
-    if isinstance(spec, specs.Graph):
-        outs = [s.shape for s in spec.nodes.values() if isinstance(s, specs.Output)]
-        return outs[0] if len(outs) == 1 else None
-    if shape is None:
-        return None
-    if isinstance(spec, specs.Conv):
-        size = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
-                zip(shape[-spec.nd:], spec.kernel_size, spec.stride, spec.padding,
-                    spec.dilation, strict=True)]
-        return (spec.out_channels, *size)
-    if isinstance(spec, specs.Pool2d):
-        size = [(n + 2 * p - k) // s + 1 for n, k, s, p in
-                zip(shape[-2:], spec.kernel_size, spec.stride, spec.padding, strict=True)]
-        return (*shape[:-2], *size)
-    if isinstance(spec, specs.Flatten):
-        start, end = spec.start_dim % len(shape), spec.end_dim % len(shape)
-        return (*shape[:start], int(np.prod(shape[start:end + 1])), *shape[end + 1:])
-    return shape  # neurons and elementwise nodes keep the shape
-
-
 def infer_shapes(graph: specs.Graph) -> dict[str, Shape | None]:
     """The input feature shape of every node, propagated from the graph's Input specs."""
     outs: dict[str, Shape | None] = {}

@@ -29,6 +29,7 @@ from neuromorph import specs
 from neuromorph.hardware_models.chips.view import LayerView, make_view
 from neuromorph.sim.network import Network
 from neuromorph.sim.spec_io import ENGINE_KEY, network_spec
+from neuromorph.specs.shapes import output_shape
 
 Shape = tuple[int, ...]
 Weights = dict[str, dict[str, Any]]
@@ -116,30 +117,8 @@ class _Walk:
         spec = self.g.nodes[name]
         preds = self.preds[name]
         before = next((s for s in (self.shape(p) for p in preds) if s is not None), None)
-        self._shapes[name] = _output_shape(spec, before)
+        self._shapes[name] = output_shape(spec, before)
         return self._shapes[name]
-
-
-def _output_shape(spec: specs.Spec, shape: Shape | None) -> Shape | None:
-    if isinstance(spec, specs.Input | specs.Output) and spec.shape is not None:
-        return spec.shape
-    if isinstance(spec, specs.Affine):
-        return (spec.out_features,)
-    if isinstance(spec, specs.NeuronSpec) and spec.shape is not None:
-        return spec.shape
-    if shape is None:
-        return None
-    if isinstance(spec, specs.Conv | specs.Pool2d):
-        k, s, p = spec.kernel_size, spec.stride, spec.padding
-        d = getattr(spec, "dilation", (1,) * len(k))
-        size = tuple((n + 2 * pp - dd * (kk - 1) - 1) // ss + 1
-                     for n, kk, ss, pp, dd in zip(shape[-len(k):], k, s, p, d, strict=True))
-        lead = (spec.out_channels,) if isinstance(spec, specs.Conv) else shape[:-len(k)]
-        return (*lead, *size)
-    if isinstance(spec, specs.Flatten):
-        a, b = spec.start_dim % len(shape), spec.end_dim % len(shape)
-        return (*shape[:a], math.prod(shape[a:b + 1]), *shape[b + 1:])
-    return shape
 
 
 def _tensor(weights: Weights, name: str, key: str) -> Tensor | None:
