@@ -53,8 +53,6 @@ def pair_order(pre: Tensor, post: Tensor, n_post: int) -> Tensor:
     return torch.from_numpy(lex_order(pre.long().numpy(), post.long().numpy(), n_post))
 
 
-
-
 def pairs_sorted(pre: Tensor, post: Tensor) -> bool:
     """Whether ``(pre, post)`` is already in ``(pre, post)`` order (then the stable sort is the
     identity); checked in blocks, so it needs no full-size temporaries."""
