@@ -5,11 +5,12 @@ with one uniform ``u`` in ``[0, 1)``, walk up the probabilities
 
     f_0 = (1 - p)^n,    f_k = f_{k-1} ((n + 1) s / k - s),    s = p / (1 - p)
 
-subtracting each from ``u`` until ``u <= f_k``; then ``k`` is the count (numpy's ``BINV``
-method, which numpy uses for ``n p <= 30``). The walk takes ``n p + 1`` steps on average: about
-2 ns per draw at ``n p = 0.16`` and 15 ns at 1.6 on this project's CPU, against 21 and 53 ns for
-``torch.binomial`` (BTRS rejection). The uniforms come from a torch generator, so the counts
-are reproducible from the network seed on every backend.
+subtracting each from ``u`` until ``u <= f_k``; then ``k`` is the count, the smallest ``k``
+with ``CDF(k) >= u`` (numpy's ``BINV`` method, which numpy uses for ``n p <= 30``; the reference
+is ``scipy.stats.binom.ppf(u, n, p)``, which the tests match draw for draw). The walk takes
+``n p + 1`` steps on average: about 2 ns per draw at ``n p = 0.16`` and 15 ns at 1.6 on this
+project's CPU, against 21 and 53 ns for ``torch.binomial`` (BTRS rejection). The uniforms come
+from a torch generator, so the counts are reproducible from the network seed on every backend.
 """
 
 from __future__ import annotations

@@ -21,8 +21,20 @@ def draw(n: np.ndarray, p: float, rows: int, weight: float = 1.0, seed: int = 0,
     return out
 
 
-@pytest.mark.parametrize("n,p", [(300, 0.008), (2000, 8e-4), (40, 0.3), (1, 0.2), (60, 0.45),
-                                 (10**6, 2.5e-5)])
+CASES = [(300, 0.008), (2000, 8e-4), (40, 0.3), (1, 0.2), (60, 0.45), (10**6, 2.5e-5)]
+
+
+@pytest.mark.parametrize("n,p", CASES)
+def test_each_count_is_the_binomial_quantile_of_its_uniform(n: int, p: float) -> None:
+    """The reference: inversion gives ``k = min{k : CDF(k) >= u}``, scipy's ``binom.ppf(u)``."""
+    g = torch.Generator().manual_seed(0)
+    u = torch.rand(50_000, 4, generator=g, dtype=torch.float64).numpy()
+    out = np.empty_like(u)
+    binomial_by_inversion(u, np.full(4, float(n)), p, 1.0, out)
+    np.testing.assert_array_equal(out, stats.binom.ppf(u, n, p))
+
+
+@pytest.mark.parametrize("n,p", CASES)
 def test_counts_follow_the_binomial_law(n: int, p: float) -> None:
     k = draw(np.full(4, n), p, 50_000).ravel().astype(np.int64)
     support = np.arange(k.max() + 1)
